@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmu_notifier_sim: out-of-tree build and the project's test targets.
+# The kbuild variables live in Kbuild; this file is only the front end.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER ?= 6.12
+VM := tools/testing/vm
+
+SRC_C := mmu_notifier_sim.c sec_tlb.c
+SRC_H := sec_tlb.h compat.h include/uapi/linux/mmu_notifier_sim.h
+SELFTEST_DIR := tools/testing/selftests/mmu_notifier_sim
+CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
+	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
+	$(wildcard tools/testing/demo/*.c)
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# W=1 + sparse build against one of the Debian kernels (downloaded on demand).
+build-kver:
+	$(VM)/build-module.sh $(KVER)
+
+checkpatch:
+	$(VM)/checkpatch.sh $(CHECKPATCH_FILES)
+
+# Build the module and kselftest for KVER, boot it in QEMU and run the tests.
+vm-test:
+	$(VM)/vm-test.sh $(KVER)
+
+# Boot 6.12, bind a process in ATS mode, show a CPU write after fork
+# reaching the device.
+demo:
+	$(VM)/vm-test.sh --demo 6.12
+
+# Everything CI runs; ends with one "N passed, N failed" line.
+check:
+	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
+
+.PHONY: all modules clean build-kver checkpatch vm-test demo check

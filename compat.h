@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h: the only place that knows kernel versions.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * The driver is written against the newest supported kernel; each block below
+ * supplies that API on older kernels and names the upstream change. Include it
+ * after the kernel headers it patches.
+ */
+#ifndef _MNSIM_COMPAT_H
+#define _MNSIM_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
+#error "mmu_notifier_sim supports Linux 6.1 and newer"
+#endif
+
+/*
+ * 6.6, commit 1af5a8109904 ("mmu_notifiers: rename invalidate_range
+ * notifier"): ->invalidate_range became ->arch_invalidate_secondary_tlbs,
+ * called from the architecture's TLB flush instead of generic mm, and an ops
+ * table may no longer combine it with invalidate_range_start/end. Both hooks
+ * take the same arguments.
+ *
+ * MNSIM_HOOK_CALLED says whether the running kernel ever calls the hook: up to
+ * 6.5 generic code does; from 6.6 only these architectures' TLB flushes do
+ * (grep mmu_notifier_arch_invalidate_secondary_tlbs arch/), so on UML the hook
+ * is dead and ATS mode cannot be emulated.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+#define arch_invalidate_secondary_tlbs	invalidate_range
+#define MNSIM_HOOK_KIND		MNSIM_HOOK_INVALIDATE_RANGE
+#define MNSIM_HOOK_CALLED	true
+#else
+#define MNSIM_HOOK_KIND		MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS
+#define MNSIM_HOOK_CALLED	(IS_ENABLED(CONFIG_X86) ||		\
+				 IS_ENABLED(CONFIG_ARM64) ||		\
+				 IS_ENABLED(CONFIG_PPC) ||		\
+				 IS_ENABLED(CONFIG_RISCV))
+#endif
+
+/*
+ * 6.5, commit ca5e863233e8 ("mm/gup: remove vmas parameter from
+ * get_user_pages_remote()").
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define get_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked) \
+	get_user_pages_remote(mm, start, nr_pages, gup_flags, pages, NULL, locked)
+#endif
+
+#endif /* _MNSIM_COMPAT_H */

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mmu_notifier_sim: an emulated ATS/PASID device with a secondary TLB.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ */
+#ifndef _UAPI_LINUX_MMU_NOTIFIER_SIM_H
+#define _UAPI_LINUX_MMU_NOTIFIER_SIM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/**
+ * DOC: General ioctl format
+ *
+ * Every open of ``/dev/mmu_notifier_sim`` is one emulated device. The device
+ * is driven by the ioctls below; each takes exactly one structure, passed with
+ * ``_IOWR`` so that the structure size is encoded in the command.
+ *
+ * Extensibility follows the DRM rule: the kernel dispatches on the command
+ * number and reads ``_IOC_SIZE(cmd)`` bytes. A caller built against an older
+ * (shorter) structure is zero-extended; a caller built against a newer
+ * (longer) structure is accepted only when every byte the kernel does not
+ * know is zero. Every structure carries a ``flags`` word (unknown bits are
+ * refused) and ``__reserved`` fields that must be zero. Output fields are
+ * always fully written, including padding.
+ *
+ * Addresses are user virtual addresses of the bound process. ``va`` and
+ * ``len`` of a device access need no alignment; the range must not wrap and
+ * must lie below the top of the user address space.
+ *
+ * Errors, common to all commands:
+ *
+ * ========== ===========================================================
+ * ENOTTY     unknown ioctl command
+ * EINVAL     structure shorter than its first release; a reserved field
+ *            is not zero; an invalid value in a known field (mode,
+ *            capacity above the hard cap, a wrapping or kernel-half range)
+ * E2BIG      structure longer than the kernel knows and a trailing byte
+ *            is not zero; ``len`` above %MNSIM_MAX_ACCESS_LEN; more than
+ *            %MNSIM_MAX_VEC ranges in one vector
+ * EOPNOTSUPP an unknown bit in ``flags``; a mode this kernel cannot
+ *            emulate (ATS where the kernel never calls the secondary-TLB
+ *            hook, e.g. UML from 6.6)
+ * EFAULT     a user buffer cannot be accessed; a device access hits an
+ *            address that is not mapped, not permitted (a write to a
+ *            read-only mapping), VM_IO/VM_PFNMAP or ZONE_DEVICE memory
+ * ENXIO      the command needs a bound device and this one is not bound
+ * EBUSY      BIND on a device that is already bound
+ * ESRCH      BIND: no such process, or it has no address space;
+ *            device access: the bound address space has exited
+ * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
+ *            DEFER mode without CAP_SYS_ADMIN
+ * ENOMEM     BIND could not preallocate the secondary TLB
+ * EAGAIN     a device access kept racing invalidations and gave up
+ * EIO        DEFER mode refused an access to a page the kernel freed (the
+ *            seed's case A); the access did not happen
+ * EINTR      a device access was interrupted by a fatal signal
+ * ========== ===========================================================
+ */
+
+/* Bumped on any incompatible change; additions keep it. */
+#define MNSIM_ABI_VERSION	1
+
+#define MNSIM_IOC_MAGIC		0xB9
+
+/* Largest device access in one range, in bytes. */
+#define MNSIM_MAX_ACCESS_LEN	(64ULL << 20)
+/* Most ranges in one MNSIM_IOC_DEV_RWV vector. */
+#define MNSIM_MAX_VEC		1024
+
+/**
+ * enum mnsim_hook - the secondary-TLB hook of the running kernel
+ * @MNSIM_HOOK_NONE: the kernel never calls a secondary-TLB hook on this
+ *	architecture (UML from 6.6); ATS mode is unavailable
+ * @MNSIM_HOOK_INVALIDATE_RANGE: ``mmu_notifier_ops.invalidate_range``
+ *	(Linux up to 6.5), called from generic mm code
+ * @MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS:
+ *	``mmu_notifier_ops.arch_invalidate_secondary_tlbs`` (Linux 6.6 on),
+ *	called from the architecture's TLB flush
+ */
+enum mnsim_hook {
+	MNSIM_HOOK_NONE = 1,
+	MNSIM_HOOK_INVALIDATE_RANGE = 2,
+	MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS = 3,
+};
+
+/**
+ * enum mnsim_mode - how the emulated device keeps its TLB coherent
+ * @MNSIM_MODE_ATS: hardware model. The device refills at any time, even
+ *	between invalidate_range_start() and _end(); its TLB is flushed only
+ *	by the secondary-TLB hook, which the kernel calls after clearing a PTE
+ *	and before freeing the page.
+ * @MNSIM_MODE_SOFT: KVM/HMM model. Flush at invalidate_range_start(); refills
+ *	wait for the matching _end(), checked with a sequence count.
+ * @MNSIM_MODE_DEFER: the broken protocol of the seed: flush only at
+ *	invalidate_range_end(). Needs CAP_SYS_ADMIN. Accesses to pages the
+ *	kernel already freed are detected and refused with EIO.
+ *
+ * Value 0 is reserved to catch an uninitialised field.
+ */
+enum mnsim_mode {
+	MNSIM_MODE_ATS = 1,
+	MNSIM_MODE_SOFT = 2,
+	MNSIM_MODE_DEFER = 3,
+};
+
+/**
+ * struct mnsim_info - ioctl(MNSIM_IOC_INFO)
+ * @flags: must be 0
+ * @abi_version: (out) %MNSIM_ABI_VERSION
+ * @hook: (out) an &enum mnsim_hook value
+ * @modes: (out) bit (1 << mode) set for each &enum mnsim_mode usable here
+ * @page_size: (out) PAGE_SIZE of the kernel
+ * @default_capacity: (out) TLB entries used when BIND passes capacity 0
+ * @max_capacity: (out) largest capacity BIND accepts (module parameter)
+ * @__reserved: must be 0
+ */
+struct mnsim_info {
+	__u32 flags;
+	__u32 abi_version;
+	__u32 hook;
+	__u32 modes;
+	__u32 page_size;
+	__u32 default_capacity;
+	__u32 max_capacity;
+	__u32 __reserved;
+};
+
+/* BIND target: the caller's own address space. */
+#define MNSIM_TARGET_SELF	0
+
+/**
+ * struct mnsim_bind - ioctl(MNSIM_IOC_BIND)
+ * @flags: must be 0
+ * @mode: an &enum mnsim_mode value
+ * @target: pid (in the caller's pid namespace) whose address space the device
+ *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
+ *	Another process needs CAP_SYS_PTRACE in the user namespaces of both its
+ *	credentials and its address space: a strict superset of what
+ *	ptrace(PTRACE_ATTACH) asks of a privileged tracer.
+ * @capacity: number of secondary-TLB entries, preallocated now; 0 selects
+ *	the default. Above &mnsim_info.max_capacity: EINVAL.
+ * @__reserved: must be 0
+ *
+ * Binding does not pin the address space: the device holds only a reference
+ * to the mm structure, and an exit of the process ends the binding (device
+ * accesses then fail with ESRCH until UNBIND).
+ */
+struct mnsim_bind {
+	__u32 flags;
+	__u32 mode;
+	__s32 target;
+	__u32 capacity;
+	__aligned_u64 __reserved[2];
+};
+
+/* mnsim_access.flags and mnsim_vec_range.flags */
+#define MNSIM_ACCESS_WRITE	(1U << 0)	/* device write; else read */
+
+/**
+ * struct mnsim_access - ioctl(MNSIM_IOC_DEV_READ) and ioctl(MNSIM_IOC_DEV_WRITE)
+ * @flags: must be 0 (the command says read or write)
+ * @__pad: must be 0
+ * @va: first byte of the device access in the bound address space
+ * @len: bytes to access, at most %MNSIM_MAX_ACCESS_LEN; 0 is a no-op
+ * @buf: caller's buffer that receives (read) or supplies (write) the data
+ * @hits: (out) pages served from the secondary TLB
+ * @misses: (out) pages that needed a page-table walk
+ * @faults: (out) walks that had to fault the page in (the PRI path)
+ * @__reserved: must be 0
+ *
+ * The device accesses the range page by page through its TLB, exactly as
+ * DMA through an ATS device would. On error nothing is reported of partial
+ * progress except in the counters.
+ */
+struct mnsim_access {
+	__u32 flags;
+	__u32 __pad;
+	__aligned_u64 va;
+	__aligned_u64 len;
+	__aligned_u64 buf;
+	__aligned_u64 hits;
+	__aligned_u64 misses;
+	__aligned_u64 faults;
+	__aligned_u64 __reserved;
+};
+
+/**
+ * struct mnsim_vec_range - one element of a MNSIM_IOC_DEV_RWV vector
+ * @flags: %MNSIM_ACCESS_WRITE or 0 for a read
+ * @__pad: must be 0
+ * @va: first byte in the bound address space
+ * @len: bytes, at most %MNSIM_MAX_ACCESS_LEN
+ * @buf: caller's buffer
+ */
+struct mnsim_vec_range {
+	__u32 flags;
+	__u32 __pad;
+	__aligned_u64 va;
+	__aligned_u64 len;
+	__aligned_u64 buf;
+};
+
+/**
+ * struct mnsim_access_vec - ioctl(MNSIM_IOC_DEV_RWV), batched device access
+ * @flags: must be 0
+ * @nr_ranges: number of &struct mnsim_vec_range at @ranges, at most
+ *	%MNSIM_MAX_VEC
+ * @ranges: user pointer to the array
+ * @done: (out) ranges completed; on error the failing range is @done
+ * @hits: (out) as &mnsim_access.hits, summed over the vector
+ * @misses: (out) as &mnsim_access.misses
+ * @faults: (out) as &mnsim_access.faults
+ * @__reserved: must be 0
+ */
+struct mnsim_access_vec {
+	__u32 flags;
+	__u32 nr_ranges;
+	__aligned_u64 ranges;
+	__aligned_u64 done;
+	__aligned_u64 hits;
+	__aligned_u64 misses;
+	__aligned_u64 faults;
+	__aligned_u64 __reserved;
+};
+
+/**
+ * struct mnsim_flush - ioctl(MNSIM_IOC_FLUSH), device-side full invalidation
+ * @flags: must be 0
+ * @__pad: must be 0
+ * @__reserved: must be 0
+ */
+struct mnsim_flush {
+	__u32 flags;
+	__u32 __pad;
+	__aligned_u64 __reserved;
+};
+
+/**
+ * struct mnsim_stats - ioctl(MNSIM_IOC_STATS)
+ * @flags: must be 0
+ * @mode: (out) bound &enum mnsim_mode, 0 when unbound
+ * @capacity: (out) TLB entries
+ * @entries: (out) live TLB entries now
+ * @hits: (out) TLB lookups that found a usable entry
+ * @misses: (out) TLB lookups that did not
+ * @fills: (out) entries inserted after a page-table walk
+ * @evictions: (out) live entries dropped to make room
+ * @inval_calls: (out) range invalidations of the TLB, from any source
+ * @inval_entries: (out) live entries dropped by range invalidations
+ * @full_flushes: (out) whole-TLB flushes (generation bumps)
+ * @hook_calls: (out) calls of the secondary-TLB hook
+ * @start_calls: (out) calls of invalidate_range_start()
+ * @end_calls: (out) calls of invalidate_range_end()
+ * @release_calls: (out) calls of release()
+ * @walks: (out) page-table walks
+ * @faults: (out) walks that faulted a page in
+ * @fill_retries: (out) walks repeated because an invalidation raced them
+ * @freed_refused: (out) DEFER accesses refused because the page was freed
+ * @__reserved: must be 0 on input, 0 on output
+ *
+ * Counters are cumulative since BIND and survive UNBIND until the next BIND.
+ * Compare deltas: the number of callbacks differs between kernels.
+ */
+struct mnsim_stats {
+	__u32 flags;
+	__u32 mode;
+	__u32 capacity;
+	__u32 entries;
+	__aligned_u64 hits;
+	__aligned_u64 misses;
+	__aligned_u64 fills;
+	__aligned_u64 evictions;
+	__aligned_u64 inval_calls;
+	__aligned_u64 inval_entries;
+	__aligned_u64 full_flushes;
+	__aligned_u64 hook_calls;
+	__aligned_u64 start_calls;
+	__aligned_u64 end_calls;
+	__aligned_u64 release_calls;
+	__aligned_u64 walks;
+	__aligned_u64 faults;
+	__aligned_u64 fill_retries;
+	__aligned_u64 freed_refused;
+	__aligned_u64 __reserved[4];
+};
+
+/**
+ * struct mnsim_unbind - ioctl(MNSIM_IOC_UNBIND)
+ * @flags: must be 0
+ * @__pad: must be 0
+ * @__reserved: must be 0
+ *
+ * Unregisters from the address space and frees the TLB. ENXIO when unbound.
+ */
+struct mnsim_unbind {
+	__u32 flags;
+	__u32 __pad;
+	__aligned_u64 __reserved;
+};
+
+#define MNSIM_IOC_INFO		_IOWR(MNSIM_IOC_MAGIC, 0x00, struct mnsim_info)
+#define MNSIM_IOC_BIND		_IOWR(MNSIM_IOC_MAGIC, 0x01, struct mnsim_bind)
+#define MNSIM_IOC_UNBIND	_IOWR(MNSIM_IOC_MAGIC, 0x02, struct mnsim_unbind)
+#define MNSIM_IOC_DEV_READ	_IOWR(MNSIM_IOC_MAGIC, 0x03, struct mnsim_access)
+#define MNSIM_IOC_DEV_WRITE	_IOWR(MNSIM_IOC_MAGIC, 0x04, struct mnsim_access)
+#define MNSIM_IOC_DEV_RWV	_IOWR(MNSIM_IOC_MAGIC, 0x05, struct mnsim_access_vec)
+#define MNSIM_IOC_FLUSH		_IOWR(MNSIM_IOC_MAGIC, 0x06, struct mnsim_flush)
+#define MNSIM_IOC_STATS		_IOWR(MNSIM_IOC_MAGIC, 0x07, struct mnsim_stats)
+
+#endif /* _UAPI_LINUX_MMU_NOTIFIER_SIM_H */

@@ -1,0 +1,1057 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmu_notifier_sim: an emulated ATS/PASID device whose secondary TLB caches
+ * CPU page-table walks and is kept coherent by an mmu_notifier.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * Each open of /dev/mmu_notifier_sim is one device. BIND attaches it to an
+ * address space; DEV_READ/DEV_WRITE are device DMA through its TLB. See
+ * Documentation/mmu_notifier_sim.rst for the design and the ordering
+ * arguments, and include/uapi/linux/mmu_notifier_sim.h for the uAPI.
+ *
+ * Lock order:
+ *   mnsim_ctx.bind_rwsem -> mmap_lock of the bound mm -> (PTL) -> sec_tlb.lock
+ * sec_tlb.lock is innermost: the secondary-TLB hook takes it under the
+ * page-table lock, so nothing that sleeps, faults or allocates runs under it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/highmem.h>
+#include <linux/memory_hotplug.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/pid.h>
+#include <linux/rwsem.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/mmu_notifier_sim.h>
+
+#include "compat.h"
+#include "sec_tlb.h"
+
+/* A device access gives up with -EAGAIN after this many raced walks. */
+#define MNSIM_MAX_WALKS		1000
+
+static unsigned int default_capacity = SEC_TLB_DEFAULT_CAPACITY;
+module_param(default_capacity, uint, 0444);
+MODULE_PARM_DESC(default_capacity, "TLB entries when BIND asks for 0");
+
+static unsigned int max_capacity = SEC_TLB_MAX_CAPACITY;
+module_param(max_capacity, uint, 0644);
+MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
+
+/**
+ * struct mnsim_ctx - one emulated device, one open file
+ * @bind_rwsem: held for write by BIND and UNBIND, for read by every other
+ *	command; protects @bound, @mode, @mm and the life of @tlb
+ * @bound: a BIND succeeded and no UNBIND followed
+ * @mode: the &enum mnsim_mode of the binding; constant while the notifiers
+ *	are registered, so the callbacks read it without a lock
+ * @mm: the bound address space; grabbed (mm_count), never pinned (mm_users)
+ * @tlb_mn: ATS only: the subscription with the secondary-TLB hook. From 6.6
+ *	an ops table with the hook may not also have start/end.
+ * @range_mn: the subscription with invalidate_range_start/end and release
+ * @tlb: the secondary TLB; its lock also protects the fields below it
+ * @dead: release() ran: the address space is gone
+ * @soft_active: SOFT: invalidate_range_start() calls not yet ended
+ * @soft_start: SOFT: lowest start of the active ranges
+ * @soft_end: SOFT: highest end of the active ranges
+ * @soft_wq: SOFT: fills of an address in an active range wait here
+ * @saved: TLB counters kept across UNBIND for STATS
+ * @cnt: callback and walk counters (atomic: updated outside any lock)
+ */
+struct mnsim_ctx {
+	struct rw_semaphore bind_rwsem;	/* see above */
+	bool bound;
+	enum mnsim_mode mode;
+	struct mm_struct *mm;
+	struct mmu_notifier tlb_mn;
+	struct mmu_notifier range_mn;
+	struct sec_tlb tlb;
+	/* protected by tlb.lock: */
+	bool dead;
+	unsigned int soft_active;
+	unsigned long soft_start;
+	unsigned long soft_end;
+	wait_queue_head_t soft_wq;
+	struct sec_tlb_stats saved;
+	struct {
+		atomic64_t hook_calls;
+		atomic64_t start_calls;
+		atomic64_t end_calls;
+		atomic64_t release_calls;
+		atomic64_t walks;
+		atomic64_t faults;
+		atomic64_t fill_retries;
+		atomic64_t freed_refused;
+	} cnt;
+};
+
+/* Per-call counters, returned by DEV_READ/DEV_WRITE/DEV_RWV. */
+struct mnsim_call {
+	u64 hits;
+	u64 misses;
+	u64 faults;
+};
+
+/* ---- mmu_notifier callbacks ------------------------------------------ */
+
+/**
+ * mnsim_secondary_tlb_hook() - the kernel flushes secondary TLBs
+ * @mn: &mnsim_ctx.tlb_mn
+ * @mm: the bound address space
+ * @start: first byte
+ * @end: one past the last byte; (0, ULONG_MAX) flushes everything
+ *
+ * This is the only flush of ATS mode, as for a real ATS device behind an
+ * IOMMU. The kernel calls it after clearing the PTEs and before freeing the
+ * pages they mapped (seed 003); on COW and on the *_clear_flush paths it does
+ * so under the page-table lock, before the new PTE is set (seed 000, case B).
+ * Device accesses through a translation run under tlb.lock (see
+ * mnsim_dma_window()), so when this returns no access through a dropped
+ * translation is still in flight: the ATS invalidation has completed.
+ *
+ * Context: Atomic context possible (page-table lock held). Takes and releases
+ * tlb.lock; does not sleep or allocate.
+ */
+static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
+				     struct mm_struct *mm,
+				     unsigned long start, unsigned long end)
+{
+	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, tlb_mn);
+
+	atomic64_inc(&ctx->cnt.hook_calls);
+	sec_tlb_invalidate(&ctx->tlb, start, end);
+}
+
+/**
+ * mnsim_range_start() - an invalidation of a range begins
+ * @mn: &mnsim_ctx.range_mn
+ * @range: the range
+ *
+ * SOFT flushes here and blocks refills of the range until the matching
+ * mnsim_range_end(). ATS and DEFER only count: an ATS device may refill
+ * between start and end, which is why ATS needs the hook.
+ *
+ * Context: May be called with !mmu_notifier_range_blockable(). Takes and
+ * releases tlb.lock; does not sleep. Never fails.
+ * Return: 0.
+ */
+static int mnsim_range_start(struct mmu_notifier *mn,
+			     const struct mmu_notifier_range *range)
+{
+	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
+	struct sec_tlb *tlb = &ctx->tlb;
+
+	atomic64_inc(&ctx->cnt.start_calls);
+	if (ctx->mode != MNSIM_MODE_SOFT)
+		return 0;
+
+	spin_lock(&tlb->lock);
+	if (ctx->soft_active++ == 0) {
+		ctx->soft_start = range->start;
+		ctx->soft_end = range->end;
+	} else {
+		ctx->soft_start = min(ctx->soft_start, range->start);
+		ctx->soft_end = max(ctx->soft_end, range->end);
+	}
+	/*
+	 * The flush bumps tlb.seq, so a walk that began before this start fails
+	 * its sec_tlb_read_retry(); one that begins after it sees soft_active
+	 * under tlb.lock in mnsim_fill_ok(). Pairs with mnsim_range_end().
+	 */
+	__sec_tlb_invalidate(tlb, range->start, range->end);
+	spin_unlock(&tlb->lock);
+	return 0;
+}
+
+/**
+ * mnsim_range_end() - an invalidation of a range is over
+ * @mn: &mnsim_ctx.range_mn
+ * @range: the range
+ *
+ * DEFER flushes only here: the seed's broken protocol, which lets the device
+ * read a page the CPU already replaced (case B) or freed (case A).
+ *
+ * SOFT flushes again and unblocks refills when the last active range ends.
+ * A range that began before BIND ends without a counted start: the count
+ * saturates at 0, and the flush here drops anything filled during that range.
+ *
+ * Context: Takes and releases tlb.lock; does not sleep.
+ */
+static void mnsim_range_end(struct mmu_notifier *mn,
+			    const struct mmu_notifier_range *range)
+{
+	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
+	struct sec_tlb *tlb = &ctx->tlb;
+	bool wake = false;
+
+	atomic64_inc(&ctx->cnt.end_calls);
+	if (ctx->mode == MNSIM_MODE_ATS)
+		return;
+
+	spin_lock(&tlb->lock);
+	__sec_tlb_invalidate(tlb, range->start, range->end);
+	if (ctx->mode == MNSIM_MODE_SOFT && ctx->soft_active) {
+		/* Pairs with the increment in mnsim_range_start(). */
+		wake = --ctx->soft_active == 0;
+	}
+	spin_unlock(&tlb->lock);
+	if (wake)
+		wake_up_all(&ctx->soft_wq);
+}
+
+/**
+ * mnsim_release() - the address space is being torn down
+ * @mn: &mnsim_ctx.range_mn
+ * @mm: the bound address space
+ *
+ * Called from exit_mmap() before any page is unmapped, or from UNBIND. Drops
+ * every translation and fails later accesses with -ESRCH.
+ *
+ * Context: Process context. Takes and releases tlb.lock.
+ */
+static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
+	struct sec_tlb *tlb = &ctx->tlb;
+
+	atomic64_inc(&ctx->cnt.release_calls);
+	spin_lock(&tlb->lock);
+	ctx->dead = true;
+	ctx->soft_active = 0;
+	__sec_tlb_flush_all(tlb);
+	spin_unlock(&tlb->lock);
+	wake_up_all(&ctx->soft_wq);
+}
+
+static const struct mmu_notifier_ops mnsim_tlb_ops = {
+	.arch_invalidate_secondary_tlbs	= mnsim_secondary_tlb_hook,
+};
+
+static const struct mmu_notifier_ops mnsim_range_ops = {
+	.release		= mnsim_release,
+	.invalidate_range_start	= mnsim_range_start,
+	.invalidate_range_end	= mnsim_range_end,
+};
+
+/* ---- translation: walk, fill, access window --------------------------- */
+
+/*
+ * Identity of a page as the device saw it at fill time. DEFER mode compares
+ * it before an access, so that a page freed and reused since is refused.
+ */
+static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
+{
+	unsigned long idx = folio->index + (page_to_pfn(page) - folio_pfn(folio));
+
+	return (unsigned long)READ_ONCE(folio->mapping) ^ hash_long(idx, 32);
+}
+
+/**
+ * mnsim_walk() - translate one page the way an IOMMU walks the CPU page table
+ * @ctx: the device
+ * @va: address to translate
+ * @write: the access is a write
+ * @x: receives a 4 KiB translation
+ * @call: per-call counters
+ *
+ * A translation request first (FOLL_NOFAULT); when the page is not there or
+ * not writable, a page request (PRI): fault it in the way a CPU access would,
+ * which for a write breaks COW and never writes into a shared, zero or huge
+ * zero page. No FOLL_FORCE: permissions hold. GUP refuses VM_IO/VM_PFNMAP.
+ *
+ * GUP cannot tell the mapping level, so every translation is 4 KiB. The page
+ * reference GUP takes is dropped before returning: the TLB holds no
+ * references, as in hardware, and relies on the notifier instead.
+ *
+ * Context: Process context; takes the bound mm's mmap_lock for read and may
+ * fault. Caller holds bind_rwsem for read and must not hold tlb.lock.
+ * Return: 0, -ESRCH if the address space exited, -EINTR on a fatal signal,
+ * -EFAULT if the address cannot be accessed this way.
+ */
+static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
+		      struct sec_tlb_xlate *x, struct mnsim_call *call)
+{
+	unsigned int gup_flags = write ? FOLL_WRITE : 0;
+	struct mm_struct *mm = ctx->mm;
+	struct page *page;
+	int locked = 1;
+	long got;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	atomic64_inc(&ctx->cnt.walks);
+	got = get_user_pages_remote(mm, va, 1, gup_flags | FOLL_NOFAULT,
+				    &page, &locked);
+	if (got != 1 && locked) {
+		call->faults++;
+		atomic64_inc(&ctx->cnt.faults);
+		got = get_user_pages_remote(mm, va, 1, gup_flags, &page,
+					    &locked);
+	}
+	if (locked)
+		mmap_read_unlock(mm);
+	mmput(mm);
+
+	if (got != 1)
+		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
+	if (is_zone_device_page(page)) {
+		put_page(page);
+		return -EFAULT;
+	}
+	x->va = va & PAGE_MASK;
+	x->pfn = page_to_pfn(page);
+	x->shift = PAGE_SHIFT;
+	x->perm = SEC_TLB_R | (write ? SEC_TLB_W : 0);
+	x->tag = mnsim_folio_tag(page_folio(page), page);
+	put_page(page);
+	return 0;
+}
+
+/*
+ * SOFT: does an active invalidation cover @va? Fills of it wait for its end.
+ * Caller holds tlb.lock.
+ */
+static bool __mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
+{
+	return ctx->mode == MNSIM_MODE_SOFT && !ctx->dead &&
+	       ctx->soft_active && va >= ctx->soft_start && va < ctx->soft_end;
+}
+
+static bool mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
+{
+	bool blocked;
+
+	spin_lock(&ctx->tlb.lock);
+	blocked = __mnsim_soft_blocked(ctx, va);
+	spin_unlock(&ctx->tlb.lock);
+	return blocked;
+}
+
+/**
+ * mnsim_dma() - the device access itself
+ * @page: the page the translation points to
+ * @va: the device address, for the offset in the page
+ * @ubuf: the caller's buffer
+ * @len: bytes, not crossing the page
+ * @write: device write (from @ubuf into the page), else device read
+ *
+ * Non-faulting and non-allocating, so that it can run inside the access
+ * window under tlb.lock (see mnsim_dma_window()).
+ *
+ * Context: Atomic. Caller holds tlb.lock.
+ * Return: 0, or -EFAULT if @ubuf is not resident (fault it in and retry).
+ */
+static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
+		     size_t len, bool write)
+{
+	void *kaddr = kmap_local_page(page);
+	long ret;
+
+	if (write)
+		ret = copy_from_user_nofault(kaddr + offset_in_page(va), ubuf,
+					     len);
+	else
+		ret = copy_to_user_nofault(ubuf, kaddr + offset_in_page(va),
+					   len);
+	kunmap_local(kaddr);
+	return ret ? -EFAULT : 0;
+}
+
+/**
+ * mnsim_dma_window() - access a page through a TLB translation
+ * @ctx: the device
+ * @x: the translation, live in the TLB
+ * @va: the device address
+ * @ubuf: the caller's buffer
+ * @len: bytes, not crossing the page
+ * @write: device write
+ *
+ * The access window. It runs under tlb.lock, which every invalidation of
+ * @x takes before dropping it, so an invalidation completes only after this
+ * access has finished — as an ATS invalidation completion waits for the DMA
+ * in flight. In ATS and SOFT modes a live translation therefore points to a
+ * page that is not freed: ATS drops it in the hook, which the kernel calls
+ * before freeing; SOFT drops it at range start, before anything is unmapped,
+ * and refills only walk the page table as it is after the change.
+ *
+ * DEFER drops translations only at range end, after the kernel may have freed
+ * the page (seed case A, an mmu_gather batch that overflowed). Then the device
+ * must not touch memory it does not own: it takes a reference only if the
+ * folio is still allocated and checks the page is the one it translated, else
+ * refuses with -EIO and drops the translation.
+ *
+ * Context: Atomic. Caller holds tlb.lock.
+ * Return: 0, -EFAULT (fault in @ubuf and retry) or -EIO (DEFER, page freed).
+ */
+static int mnsim_dma_window(struct mnsim_ctx *ctx,
+			    const struct sec_tlb_xlate *x, unsigned long va,
+			    void __user *ubuf, size_t len, bool write)
+{
+	struct folio *folio;
+	struct page *page;
+	int ret;
+
+	lockdep_assert_held(&ctx->tlb.lock);
+
+	if (ctx->mode != MNSIM_MODE_DEFER)
+		return mnsim_dma(pfn_to_page(x->pfn), va, ubuf, len, write);
+
+	page = pfn_to_online_page(x->pfn);
+	if (!page)
+		goto refuse;
+	folio = page_folio(page);
+	if (!folio_try_get(folio))
+		goto refuse;
+	if (page_folio(page) != folio || mnsim_folio_tag(folio, page) != x->tag) {
+		folio_put(folio);
+		goto refuse;
+	}
+	ret = mnsim_dma(page, va, ubuf, len, write);
+	folio_put(folio);
+	return ret;
+
+refuse:
+	__sec_tlb_invalidate(&ctx->tlb, x->va, x->va + PAGE_SIZE);
+	atomic64_inc(&ctx->cnt.freed_refused);
+	return -EIO;
+}
+
+/*
+ * May a walk that sampled @seq become a TLB entry? Not if an invalidation ran
+ * since (it may have changed the PTE the walk read), nor in SOFT mode while an
+ * invalidation of @va is between start and end. Caller holds tlb.lock, the
+ * lock every invalidation holds when it bumps the sequence, so the answer
+ * holds until the entry is inserted and the lock released.
+ */
+static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
+			    unsigned long seq)
+{
+	return !sec_tlb_read_retry(&ctx->tlb, seq) &&
+	       !__mnsim_soft_blocked(ctx, va);
+}
+
+/* Internal: the TLB has no usable entry, walk the page table. */
+#define MNSIM_NEED_WALK		1
+
+/**
+ * mnsim_access_page() - one device access that does not cross a page
+ * @ctx: the device
+ * @va: device address
+ * @ubuf: caller's buffer
+ * @len: bytes
+ * @write: device write
+ * @call: per-call counters
+ *
+ * Lookup; on a miss walk without tlb.lock, then take it and insert only if
+ * no invalidation ran since the walk began (the fill-vs-invalidate argument
+ * of __mnsim_fill_ok()). The fill and the access happen in one tlb.lock
+ * section, so the hook cannot slip between them.
+ *
+ * Context: Process context; may sleep outside tlb.lock. Caller holds
+ * bind_rwsem for read. Takes and releases tlb.lock.
+ * Return: 0 or a negative errno of the uAPI table.
+ */
+static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
+			     void __user *ubuf, size_t len, bool write,
+			     struct mnsim_call *call)
+{
+	unsigned int perm = write ? SEC_TLB_W : SEC_TLB_R;
+	struct sec_tlb *tlb = &ctx->tlb;
+	struct sec_tlb_xlate x, walked;
+	unsigned int walks = 0;
+	unsigned long seq = 0;
+	bool have_walk = false;
+	int ret;
+
+	for (;;) {
+		spin_lock(&tlb->lock);
+		if (ctx->dead) {
+			ret = -ESRCH;
+		} else if (have_walk) {
+			ret = MNSIM_NEED_WALK;
+			if (__mnsim_fill_ok(ctx, va, seq)) {
+				__sec_tlb_insert(tlb, &walked);
+				x = walked;
+				ret = mnsim_dma_window(ctx, &x, va, ubuf, len,
+						       write);
+			}
+		} else if (__sec_tlb_lookup(tlb, va, perm, &x)) {
+			call->hits++;
+			ret = mnsim_dma_window(ctx, &x, va, ubuf, len, write);
+		} else {
+			call->misses++;
+			ret = MNSIM_NEED_WALK;
+		}
+		spin_unlock(&tlb->lock);
+
+		if (ret == -EFAULT) {
+			/* The caller's buffer: fault it in outside the window. */
+			if (write ? fault_in_readable(ubuf, len) :
+				    fault_in_writeable(ubuf, len))
+				return -EFAULT;
+			have_walk = false;
+			continue;
+		}
+		if (ret != MNSIM_NEED_WALK)
+			return ret;
+
+		if (have_walk)
+			atomic64_inc(&ctx->cnt.fill_retries);
+		if (++walks > MNSIM_MAX_WALKS)
+			return -EAGAIN;
+		if (ctx->mode == MNSIM_MODE_SOFT &&
+		    wait_event_killable(ctx->soft_wq,
+					!mnsim_soft_blocked(ctx, va)))
+			return -EINTR;
+		seq = sec_tlb_read_begin(tlb);
+		ret = mnsim_walk(ctx, va, write, &walked, call);
+		if (ret)
+			return ret;
+		have_walk = true;
+	}
+}
+
+/**
+ * mnsim_access() - device DMA over a byte range, page by page
+ * @ctx: the device
+ * @va: first byte
+ * @len: bytes, already checked against %MNSIM_MAX_ACCESS_LEN
+ * @ubuf: caller's buffer
+ * @write: device write
+ * @call: per-call counters
+ *
+ * Context: Process context. Caller holds bind_rwsem for read.
+ * Return: 0 or a negative errno of the uAPI table.
+ */
+static int mnsim_access(struct mnsim_ctx *ctx, u64 va, u64 len, u64 ubuf,
+			bool write, struct mnsim_call *call)
+{
+	u64 last;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (len > MNSIM_MAX_ACCESS_LEN)
+		return -E2BIG;
+	if (check_add_overflow(va, len - 1, &last) || last >= TASK_SIZE_MAX)
+		return -EINVAL;
+
+	while (len) {
+		size_t chunk = min_t(u64, len, PAGE_SIZE - offset_in_page(va));
+
+		ret = mnsim_access_page(ctx, va, u64_to_user_ptr(ubuf), chunk,
+					write, call);
+		if (ret)
+			return ret;
+		va += chunk;
+		ubuf += chunk;
+		len -= chunk;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ---- bind / unbind ---------------------------------------------------- */
+
+/*
+ * Binding another process: at least as strict as ptrace attach. A module
+ * cannot call ptrace_may_access(), so we ask for what it grants a privileged
+ * tracer in every case: CAP_SYS_PTRACE over the target's credentials and over
+ * its address space (which covers a non-dumpable target). Same-uid callers
+ * without the capability are refused, which ptrace would allow.
+ */
+static bool mnsim_may_attach(struct task_struct *task, struct mm_struct *mm)
+{
+	const struct cred *tcred = get_task_cred(task);
+	bool ok;
+
+	ok = ns_capable(tcred->user_ns, CAP_SYS_PTRACE) &&
+	     ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	put_cred(tcred);
+	return ok;
+}
+
+/*
+ * The address space BIND attaches to, with mm_users held (the caller drops it
+ * once registered). @target is a pid in the caller's namespace, 0 for self.
+ */
+static struct mm_struct *mnsim_target_mm(s32 target)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+
+	if (target < 0)
+		return ERR_PTR(-EINVAL);
+	if (target == MNSIM_TARGET_SELF || target == task_tgid_vnr(current))
+		return get_task_mm(current) ?: ERR_PTR(-ESRCH);
+
+	rcu_read_lock();
+	task = pid_task(find_vpid(target), PIDTYPE_TGID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task)
+		return ERR_PTR(-ESRCH);
+
+	mm = get_task_mm(task);
+	if (!mm) {
+		mm = ERR_PTR(-ESRCH);
+	} else if (!mnsim_may_attach(task, mm)) {
+		mmput(mm);
+		mm = ERR_PTR(-EPERM);
+	}
+	put_task_struct(task);
+	return mm;
+}
+
+static int mnsim_check_bind(const struct mnsim_bind *arg)
+{
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__reserved[0] || arg->__reserved[1])
+		return -EINVAL;
+	switch (arg->mode) {
+	case MNSIM_MODE_ATS:
+		if (!MNSIM_HOOK_CALLED) {
+			pr_info_once("ATS mode unavailable: this architecture never calls the secondary-TLB hook\n");
+			return -EOPNOTSUPP;
+		}
+		break;
+	case MNSIM_MODE_SOFT:
+		break;
+	case MNSIM_MODE_DEFER:
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (arg->capacity > min(max_capacity, SEC_TLB_MAX_CAPACITY))
+		return -EINVAL;
+	return 0;
+}
+
+static void mnsim_reset_counters(struct mnsim_ctx *ctx)
+{
+	atomic64_set(&ctx->cnt.hook_calls, 0);
+	atomic64_set(&ctx->cnt.start_calls, 0);
+	atomic64_set(&ctx->cnt.end_calls, 0);
+	atomic64_set(&ctx->cnt.release_calls, 0);
+	atomic64_set(&ctx->cnt.walks, 0);
+	atomic64_set(&ctx->cnt.faults, 0);
+	atomic64_set(&ctx->cnt.fill_retries, 0);
+	atomic64_set(&ctx->cnt.freed_refused, 0);
+}
+
+/**
+ * mnsim_bind() - ioctl(MNSIM_IOC_BIND)
+ * @ctx: the device
+ * @arg: the command
+ *
+ * Context: Process context. Takes bind_rwsem for write; mmu_notifier_register()
+ * takes the target's mmap_lock for write.
+ * Return: 0 or a negative errno of the uAPI table.
+ */
+static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
+{
+	unsigned int capacity = arg->capacity ?: default_capacity;
+	struct mm_struct *mm;
+	int ret;
+
+	ret = mnsim_check_bind(arg);
+	if (ret)
+		return ret;
+	mm = mnsim_target_mm(arg->target);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+
+	down_write(&ctx->bind_rwsem);
+	ret = -EBUSY;
+	if (ctx->bound)
+		goto out_unlock;
+	ret = sec_tlb_init(&ctx->tlb, capacity);
+	if (ret)
+		goto out_unlock;
+	mnsim_reset_counters(ctx);
+	ctx->mode = arg->mode;
+	ctx->dead = false;
+	ctx->soft_active = 0;
+
+	ctx->range_mn.ops = &mnsim_range_ops;
+	ret = mmu_notifier_register(&ctx->range_mn, mm);
+	if (ret)
+		goto out_free_tlb;
+	if (ctx->mode == MNSIM_MODE_ATS) {
+		ctx->tlb_mn.ops = &mnsim_tlb_ops;
+		ret = mmu_notifier_register(&ctx->tlb_mn, mm);
+		if (ret)
+			goto out_unregister_range;
+	}
+	mmgrab(mm);
+	ctx->mm = mm;
+	ctx->bound = true;
+	up_write(&ctx->bind_rwsem);
+	mmput(mm);
+	return 0;
+
+out_unregister_range:
+	mmu_notifier_unregister(&ctx->range_mn, mm);
+out_free_tlb:
+	sec_tlb_destroy(&ctx->tlb);
+out_unlock:
+	up_write(&ctx->bind_rwsem);
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * Undo mnsim_bind(). mmu_notifier_unregister() waits (SRCU) for callbacks in
+ * flight, so nothing touches the TLB once it returns.
+ */
+static void __mnsim_unbind(struct mnsim_ctx *ctx)
+{
+	unsigned int nr_live;
+
+	lockdep_assert_held_write(&ctx->bind_rwsem);
+
+	if (ctx->mode == MNSIM_MODE_ATS)
+		mmu_notifier_unregister(&ctx->tlb_mn, ctx->mm);
+	mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
+	sec_tlb_get_stats(&ctx->tlb, &ctx->saved, &nr_live);
+	sec_tlb_destroy(&ctx->tlb);
+	mmdrop(ctx->mm);
+	ctx->mm = NULL;
+	ctx->bound = false;
+}
+
+/* ---- ioctls ----------------------------------------------------------- */
+
+static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_info *arg = data;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__reserved)
+		return -EINVAL;
+	memset(arg, 0, sizeof(*arg));
+	arg->abi_version = MNSIM_ABI_VERSION;
+	arg->hook = MNSIM_HOOK_CALLED ? MNSIM_HOOK_KIND : MNSIM_HOOK_NONE;
+	arg->modes = BIT(MNSIM_MODE_SOFT) | BIT(MNSIM_MODE_DEFER);
+	if (MNSIM_HOOK_CALLED)
+		arg->modes |= BIT(MNSIM_MODE_ATS);
+	arg->page_size = PAGE_SIZE;
+	arg->default_capacity = default_capacity;
+	arg->max_capacity = min(max_capacity, SEC_TLB_MAX_CAPACITY);
+	return 0;
+}
+
+static int mnsim_ioctl_bind(struct mnsim_ctx *ctx, void *data)
+{
+	return mnsim_bind(ctx, data);
+}
+
+static int mnsim_ioctl_unbind(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_unbind *arg = data;
+	int ret = -ENXIO;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__pad || arg->__reserved)
+		return -EINVAL;
+	down_write(&ctx->bind_rwsem);
+	if (ctx->bound) {
+		__mnsim_unbind(ctx);
+		ret = 0;
+	}
+	up_write(&ctx->bind_rwsem);
+	return ret;
+}
+
+static int mnsim_rw(struct mnsim_ctx *ctx, struct mnsim_access *arg,
+		    bool write)
+{
+	struct mnsim_call call = {};
+	int ret;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__pad || arg->__reserved)
+		return -EINVAL;
+
+	down_read(&ctx->bind_rwsem);
+	ret = ctx->bound ? mnsim_access(ctx, arg->va, arg->len, arg->buf,
+					write, &call) : -ENXIO;
+	up_read(&ctx->bind_rwsem);
+	arg->hits = call.hits;
+	arg->misses = call.misses;
+	arg->faults = call.faults;
+	return ret;
+}
+
+static int mnsim_ioctl_read(struct mnsim_ctx *ctx, void *data)
+{
+	return mnsim_rw(ctx, data, false);
+}
+
+static int mnsim_ioctl_write(struct mnsim_ctx *ctx, void *data)
+{
+	return mnsim_rw(ctx, data, true);
+}
+
+static int mnsim_rwv_one(struct mnsim_ctx *ctx, u64 uptr,
+			 struct mnsim_call *call)
+{
+	struct mnsim_vec_range r;
+
+	if (copy_from_user(&r, u64_to_user_ptr(uptr), sizeof(r)))
+		return -EFAULT;
+	if (r.flags & ~MNSIM_ACCESS_WRITE)
+		return -EOPNOTSUPP;
+	if (r.__pad)
+		return -EINVAL;
+	return mnsim_access(ctx, r.va, r.len, r.buf,
+			    r.flags & MNSIM_ACCESS_WRITE, call);
+}
+
+static int mnsim_ioctl_rwv(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_access_vec *arg = data;
+	struct mnsim_call call = {};
+	u32 i;
+	int ret = 0;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__reserved)
+		return -EINVAL;
+	if (arg->nr_ranges > MNSIM_MAX_VEC)
+		return -E2BIG;
+
+	arg->done = 0;
+	down_read(&ctx->bind_rwsem);
+	if (!ctx->bound)
+		ret = -ENXIO;
+	for (i = 0; !ret && i < arg->nr_ranges; i++) {
+		ret = mnsim_rwv_one(ctx, arg->ranges +
+				    i * sizeof(struct mnsim_vec_range), &call);
+		if (!ret)
+			arg->done = i + 1;
+	}
+	up_read(&ctx->bind_rwsem);
+	arg->hits = call.hits;
+	arg->misses = call.misses;
+	arg->faults = call.faults;
+	return ret;
+}
+
+static int mnsim_ioctl_flush(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_flush *arg = data;
+	int ret = -ENXIO;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__pad || arg->__reserved)
+		return -EINVAL;
+	down_read(&ctx->bind_rwsem);
+	if (ctx->bound) {
+		sec_tlb_flush_all(&ctx->tlb);
+		ret = 0;
+	}
+	up_read(&ctx->bind_rwsem);
+	return ret;
+}
+
+static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_stats *arg = data;
+	struct sec_tlb_stats s = {};
+	unsigned int nr_live = 0;
+	u32 i;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	for (i = 0; i < ARRAY_SIZE(arg->__reserved); i++)
+		if (arg->__reserved[i])
+			return -EINVAL;
+
+	memset(arg, 0, sizeof(*arg));
+	down_read(&ctx->bind_rwsem);
+	if (ctx->bound) {
+		sec_tlb_get_stats(&ctx->tlb, &s, &nr_live);
+		arg->mode = ctx->mode;
+		arg->capacity = ctx->tlb.capacity;
+	} else {
+		s = ctx->saved;
+	}
+	up_read(&ctx->bind_rwsem);
+
+	arg->entries = nr_live;
+	arg->hits = s.hits;
+	arg->misses = s.misses;
+	arg->fills = s.fills;
+	arg->evictions = s.evictions;
+	arg->inval_calls = s.inval_calls;
+	arg->inval_entries = s.inval_entries;
+	arg->full_flushes = s.full_flushes;
+	arg->hook_calls = atomic64_read(&ctx->cnt.hook_calls);
+	arg->start_calls = atomic64_read(&ctx->cnt.start_calls);
+	arg->end_calls = atomic64_read(&ctx->cnt.end_calls);
+	arg->release_calls = atomic64_read(&ctx->cnt.release_calls);
+	arg->walks = atomic64_read(&ctx->cnt.walks);
+	arg->faults = atomic64_read(&ctx->cnt.faults);
+	arg->fill_retries = atomic64_read(&ctx->cnt.fill_retries);
+	arg->freed_refused = atomic64_read(&ctx->cnt.freed_refused);
+	return 0;
+}
+
+union mnsim_ucmd {
+	struct mnsim_info info;
+	struct mnsim_bind bind;
+	struct mnsim_unbind unbind;
+	struct mnsim_access access;
+	struct mnsim_access_vec vec;
+	struct mnsim_flush flush;
+	struct mnsim_stats stats;
+};
+
+struct mnsim_ioctl_op {
+	unsigned int size;
+	int (*fn)(struct mnsim_ctx *ctx, void *data);
+};
+
+#define MNSIM_OP(_cmd, _fn, _struct)					\
+	[_IOC_NR(_cmd)] = {						\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union mnsim_ucmd) <	\
+					  sizeof(_struct)) +		\
+			BUILD_BUG_ON_ZERO(_IOC_SIZE(_cmd) !=		\
+					  sizeof(_struct)),		\
+		.fn = _fn,						\
+	}
+
+static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
+	MNSIM_OP(MNSIM_IOC_INFO, mnsim_ioctl_info, struct mnsim_info),
+	MNSIM_OP(MNSIM_IOC_BIND, mnsim_ioctl_bind, struct mnsim_bind),
+	MNSIM_OP(MNSIM_IOC_UNBIND, mnsim_ioctl_unbind, struct mnsim_unbind),
+	MNSIM_OP(MNSIM_IOC_DEV_READ, mnsim_ioctl_read, struct mnsim_access),
+	MNSIM_OP(MNSIM_IOC_DEV_WRITE, mnsim_ioctl_write, struct mnsim_access),
+	MNSIM_OP(MNSIM_IOC_DEV_RWV, mnsim_ioctl_rwv, struct mnsim_access_vec),
+	MNSIM_OP(MNSIM_IOC_FLUSH, mnsim_ioctl_flush, struct mnsim_flush),
+	MNSIM_OP(MNSIM_IOC_STATS, mnsim_ioctl_stats, struct mnsim_stats),
+};
+
+/*
+ * Dispatch on the command number; the size comes from the command (DRM's
+ * rule). Shorter than the first release: -EINVAL. Longer: accepted only if the
+ * tail is zero (copy_struct_from_user() gives -E2BIG). The result is copied
+ * back even on error, so the per-call counters report partial progress.
+ */
+static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mnsim_ctx *ctx = file->private_data;
+	void __user *uptr = (void __user *)arg;
+	const struct mnsim_ioctl_op *op;
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int usize = _IOC_SIZE(cmd);
+	union mnsim_ucmd buf;
+	long ret;
+
+	if (_IOC_TYPE(cmd) != MNSIM_IOC_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+	    nr >= ARRAY_SIZE(mnsim_ioctl_ops) || !mnsim_ioctl_ops[nr].fn)
+		return -ENOTTY;
+	op = &mnsim_ioctl_ops[nr];
+	if (usize < op->size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, uptr, usize);
+	if (ret)
+		return ret;
+
+	ret = op->fn(ctx, &buf);
+	if (copy_to_user(uptr, &buf, op->size) && !ret)
+		ret = -EFAULT;
+	return ret;
+}
+
+static int mnsim_open(struct inode *inode, struct file *file)
+{
+	struct mnsim_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	init_rwsem(&ctx->bind_rwsem);
+	init_waitqueue_head(&ctx->soft_wq);
+	file->private_data = ctx;
+	return 0;
+}
+
+static int mnsim_release_file(struct inode *inode, struct file *file)
+{
+	struct mnsim_ctx *ctx = file->private_data;
+
+	down_write(&ctx->bind_rwsem);
+	if (ctx->bound)
+		__mnsim_unbind(ctx);
+	up_write(&ctx->bind_rwsem);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations mnsim_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mnsim_open,
+	.release	= mnsim_release_file,
+	.unlocked_ioctl	= mnsim_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice mnsim_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "mmu_notifier_sim",
+	.fops	= &mnsim_fops,
+	.mode	= 0600,
+};
+
+static int __init mnsim_init(void)
+{
+	return misc_register(&mnsim_misc);
+}
+
+static void __exit mnsim_exit(void)
+{
+	misc_deregister(&mnsim_misc);
+	/* Wait for any SRCU-deferred notifier work before the text goes. */
+	mmu_notifier_synchronize();
+}
+
+module_init(mnsim_init);
+module_exit(mnsim_exit);
+
+MODULE_DESCRIPTION("Emulated ATS device with an mmu_notifier-coherent secondary TLB");
+MODULE_AUTHOR("The mmu_notifier_sim authors");
+MODULE_LICENSE("GPL");

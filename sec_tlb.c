@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sec_tlb: the secondary TLB of the emulated ATS device.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * See sec_tlb.h for the data structure. Functions named __sec_tlb_*() run
+ * with &sec_tlb.lock held; they never sleep and never allocate, so that the
+ * secondary-TLB hook can call them under the page-table lock.
+ */
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "sec_tlb.h"
+
+static unsigned long sec_tlb_entry_end(const struct sec_tlb_entry *e)
+{
+	return e->x.va + (1UL << e->x.shift);
+}
+
+static struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb, unsigned long va,
+					 unsigned int shift)
+{
+	/* va is aligned to at least PAGE_SIZE: bit 0 tells the two sizes apart. */
+	unsigned long key = va | (shift != PAGE_SHIFT);
+
+	return &tlb->hash[hash_long(key, tlb->hash_bits)];
+}
+
+/**
+ * sec_tlb_init() - preallocate a TLB
+ * @tlb: the TLB to set up
+ * @capacity: number of entries, 1 to %SEC_TLB_MAX_CAPACITY
+ *
+ * Context: Process context; may sleep (GFP_KERNEL_ACCOUNT allocations, charged
+ * to the caller's memory cgroup).
+ * Return: 0, -EINVAL for a bad capacity, or -ENOMEM.
+ */
+int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity)
+{
+	unsigned int i;
+
+	if (!capacity || capacity > SEC_TLB_MAX_CAPACITY)
+		return -EINVAL;
+
+	memset(tlb, 0, sizeof(*tlb));
+	spin_lock_init(&tlb->lock);
+	tlb->capacity = capacity;
+	tlb->hash_bits = max_t(unsigned int, 4, order_base_2(capacity));
+	tlb->root = RB_ROOT;
+	INIT_LIST_HEAD(&tlb->lru);
+	INIT_LIST_HEAD(&tlb->stale);
+	INIT_LIST_HEAD(&tlb->free);
+
+	tlb->hash = kvcalloc(1UL << tlb->hash_bits, sizeof(*tlb->hash),
+			     GFP_KERNEL_ACCOUNT);
+	if (!tlb->hash)
+		return -ENOMEM;
+	tlb->entries = kvcalloc(capacity, sizeof(*tlb->entries),
+				GFP_KERNEL_ACCOUNT);
+	if (!tlb->entries) {
+		kvfree(tlb->hash);
+		tlb->hash = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < capacity; i++) {
+		INIT_HLIST_NODE(&tlb->entries[i].hnode);
+		list_add_tail(&tlb->entries[i].lru, &tlb->free);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(sec_tlb_init);
+
+/**
+ * sec_tlb_destroy() - free a TLB set up by sec_tlb_init()
+ * @tlb: the TLB; no other user may be left
+ *
+ * Context: Process context.
+ */
+void sec_tlb_destroy(struct sec_tlb *tlb)
+{
+	kvfree(tlb->entries);
+	kvfree(tlb->hash);
+	tlb->entries = NULL;
+	tlb->hash = NULL;
+}
+EXPORT_SYMBOL_GPL(sec_tlb_destroy);
+
+/*
+ * Bump the invalidation sequence before dropping entries. The smp_wmb() orders
+ * the caller's page-table update (made before the kernel called the hook)
+ * before the new value; it pairs with the smp_rmb() in sec_tlb_read_begin().
+ */
+static void __sec_tlb_bump_seq(struct sec_tlb *tlb)
+{
+	smp_wmb();
+	WRITE_ONCE(tlb->seq, tlb->seq + 1);
+}
+
+/* Unlink a live entry from both indexes and put it on the free list. */
+static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
+{
+	rb_erase(&e->rb, &tlb->root);
+	hlist_del_init(&e->hnode);
+	list_move(&e->lru, &tlb->free);
+	tlb->nr_live--;
+}
+
+/*
+ * First live entry that ends after @start. Entries do not overlap, so their
+ * end addresses are ordered like their start addresses and one descent finds
+ * it: O(log n).
+ */
+static struct sec_tlb_entry *__sec_tlb_first_after(struct sec_tlb *tlb,
+						   unsigned long start)
+{
+	struct rb_node *node = tlb->root.rb_node;
+	struct sec_tlb_entry *found = NULL;
+
+	while (node) {
+		struct sec_tlb_entry *e = rb_entry(node, struct sec_tlb_entry, rb);
+
+		if (sec_tlb_entry_end(e) - 1 >= start) {
+			found = e;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
+}
+
+/*
+ * Drop every live entry overlapping [start, last]. @last is inclusive so that
+ * a range ending at the top of the address space cannot overflow.
+ */
+static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
+				   unsigned long last)
+{
+	struct sec_tlb_entry *e = __sec_tlb_first_after(tlb, start);
+	unsigned int n = 0;
+
+	while (e && e->x.va <= last) {
+		struct rb_node *next = rb_next(&e->rb);
+
+		__sec_tlb_kill(tlb, e);
+		n++;
+		e = next ? rb_entry(next, struct sec_tlb_entry, rb) : NULL;
+	}
+	return n;
+}
+
+/**
+ * __sec_tlb_lookup() - translate one address
+ * @tlb: the TLB
+ * @va: any byte address
+ * @perm: permissions the access needs (SEC_TLB_R and/or SEC_TLB_W)
+ * @out: the 4 KiB translation of the page holding @va, on a hit
+ *
+ * O(1): one probe for a 4 KiB entry, one for a PMD entry. An entry without
+ * @perm is a miss, so that a device write to a read-only entry walks again
+ * (write-fault reuse of a page never reaches the secondary-TLB hook).
+ *
+ * Context: Caller holds @tlb->lock.
+ * Return: true on a hit.
+ */
+bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
+		      unsigned int perm, struct sec_tlb_xlate *out)
+{
+	static const unsigned int shifts[] = { PAGE_SHIFT, PMD_SHIFT };
+	struct sec_tlb_entry *e;
+	unsigned int i;
+
+	lockdep_assert_held(&tlb->lock);
+
+	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
+		unsigned long base = va & ~((1UL << shifts[i]) - 1);
+
+		hlist_for_each_entry(e, sec_tlb_bucket(tlb, base, shifts[i]),
+				     hnode) {
+			if (e->gen != tlb->gen || e->x.va != base ||
+			    e->x.shift != shifts[i])
+				continue;
+			if ((e->x.perm & perm) != perm)
+				goto miss;
+			list_move_tail(&e->lru, &tlb->lru);
+			*out = e->x;
+			out->va = va & PAGE_MASK;
+			out->pfn += (out->va - base) >> PAGE_SHIFT;
+			out->shift = PAGE_SHIFT;
+			tlb->stats.hits++;
+			return true;
+		}
+	}
+miss:
+	tlb->stats.misses++;
+	return false;
+}
+EXPORT_SYMBOL_GPL(__sec_tlb_lookup);
+
+/* Take a slot: a free one, else one a full flush killed, else evict LRU. */
+static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
+{
+	struct sec_tlb_entry *e;
+
+	e = list_first_entry_or_null(&tlb->free, struct sec_tlb_entry, lru);
+	if (e)
+		return e;
+	e = list_first_entry_or_null(&tlb->stale, struct sec_tlb_entry, lru);
+	if (e) {
+		/* Still hashed under a dead generation; the rbtree was reset. */
+		hlist_del_init(&e->hnode);
+		return e;
+	}
+	e = list_first_entry(&tlb->lru, struct sec_tlb_entry, lru);
+	__sec_tlb_kill(tlb, e);
+	tlb->stats.evictions++;
+	return e;
+}
+
+static void __sec_tlb_rb_insert(struct sec_tlb *tlb, struct sec_tlb_entry *new)
+{
+	struct rb_node **link = &tlb->root.rb_node, *parent = NULL;
+
+	while (*link) {
+		struct sec_tlb_entry *e = rb_entry(*link, struct sec_tlb_entry, rb);
+
+		parent = *link;
+		link = new->x.va < e->x.va ? &parent->rb_left : &parent->rb_right;
+	}
+	rb_link_node(&new->rb, parent, link);
+	rb_insert_color(&new->rb, &tlb->root);
+}
+
+/**
+ * __sec_tlb_insert() - insert a translation the walker just produced
+ * @tlb: the TLB
+ * @x: the translation; @x->va must be aligned to 1 << @x->shift
+ *
+ * Whatever the new entry overlaps is dropped first, so entries never overlap.
+ * A full TLB evicts its least recently used entry.
+ *
+ * Context: Caller holds @tlb->lock and has checked sec_tlb_read_retry() under
+ * it, so no invalidation of @x ran since the walk began.
+ */
+void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
+{
+	unsigned long last = x->va + (1UL << x->shift) - 1;
+	struct sec_tlb_entry *e;
+
+	lockdep_assert_held(&tlb->lock);
+
+	__sec_tlb_drop(tlb, x->va, last);
+	e = __sec_tlb_get_slot(tlb);
+	e->x = *x;
+	e->gen = tlb->gen;
+	hlist_add_head(&e->hnode, sec_tlb_bucket(tlb, x->va, x->shift));
+	__sec_tlb_rb_insert(tlb, e);
+	list_move_tail(&e->lru, &tlb->lru);
+	tlb->nr_live++;
+	tlb->stats.fills++;
+}
+EXPORT_SYMBOL_GPL(__sec_tlb_insert);
+
+/**
+ * __sec_tlb_flush_all() - drop every entry in O(1)
+ * @tlb: the TLB
+ *
+ * Bumps the generation: hashed entries of the old one stop matching, the
+ * rbtree is reset, and the live list becomes the stale list, reused before
+ * any live entry is evicted.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ */
+void __sec_tlb_flush_all(struct sec_tlb *tlb)
+{
+	lockdep_assert_held(&tlb->lock);
+
+	__sec_tlb_bump_seq(tlb);
+	tlb->gen++;
+	tlb->root = RB_ROOT;
+	list_splice_tail_init(&tlb->lru, &tlb->stale);
+	tlb->stats.inval_calls++;
+	tlb->stats.full_flushes++;
+	tlb->stats.inval_entries += tlb->nr_live;
+	tlb->nr_live = 0;
+}
+EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
+
+/**
+ * __sec_tlb_invalidate() - drop every entry overlapping [start, end)
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte, as the mmu_notifier callbacks pass it
+ *
+ * O(log n + k) for k entries in the range. (0, ULONG_MAX) — what 6.6+ x86
+ * sends for any large flush — is a full flush. An empty range still bumps the
+ * sequence: a walk that raced it may have seen a page table in flux.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: the number of entries dropped.
+ */
+unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
+				  unsigned long end)
+{
+	unsigned int n = 0;
+
+	lockdep_assert_held(&tlb->lock);
+
+	if (start == 0 && end == ULONG_MAX) {
+		n = tlb->nr_live;
+		__sec_tlb_flush_all(tlb);
+		return n;
+	}
+	__sec_tlb_bump_seq(tlb);
+	if (start < end)
+		n = __sec_tlb_drop(tlb, start, end - 1);
+	tlb->stats.inval_calls++;
+	tlb->stats.inval_entries += n;
+	return n;
+}
+EXPORT_SYMBOL_GPL(__sec_tlb_invalidate);
+
+/**
+ * sec_tlb_invalidate() - locked __sec_tlb_invalidate()
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * Context: Any context, including under a page-table lock. Takes and releases
+ * @tlb->lock.
+ * Return: the number of entries dropped.
+ */
+unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
+				unsigned long end)
+{
+	unsigned int n;
+
+	spin_lock(&tlb->lock);
+	n = __sec_tlb_invalidate(tlb, start, end);
+	spin_unlock(&tlb->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(sec_tlb_invalidate);
+
+/**
+ * sec_tlb_flush_all() - locked __sec_tlb_flush_all()
+ * @tlb: the TLB
+ *
+ * Context: Any context. Takes and releases @tlb->lock.
+ */
+void sec_tlb_flush_all(struct sec_tlb *tlb)
+{
+	spin_lock(&tlb->lock);
+	__sec_tlb_flush_all(tlb);
+	spin_unlock(&tlb->lock);
+}
+EXPORT_SYMBOL_GPL(sec_tlb_flush_all);
+
+/**
+ * sec_tlb_get_stats() - snapshot the counters
+ * @tlb: the TLB
+ * @stats: receives the counters
+ * @nr_live: receives the number of live entries
+ *
+ * Context: Any context. Takes and releases @tlb->lock.
+ */
+void sec_tlb_get_stats(struct sec_tlb *tlb, struct sec_tlb_stats *stats,
+		       unsigned int *nr_live)
+{
+	spin_lock(&tlb->lock);
+	*stats = tlb->stats;
+	*nr_live = tlb->nr_live;
+	spin_unlock(&tlb->lock);
+}
+EXPORT_SYMBOL_GPL(sec_tlb_get_stats);
+
+MODULE_DESCRIPTION("Secondary TLB model for mmu_notifier_sim");
+MODULE_AUTHOR("The mmu_notifier_sim authors");
+MODULE_LICENSE("GPL");

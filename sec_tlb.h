@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sec_tlb: the secondary TLB of the emulated ATS device.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * A software model of a device TLB: it maps virtual pages to pfns with R/W
+ * permission, at 4 KiB or PMD size. It knows nothing of mm_struct, pages or
+ * files, so that KUnit can drive it with a fake page-table walker.
+ *
+ * Entries are preallocated when the TLB is created: the invalidation path runs
+ * from the secondary-TLB hook, under the page-table lock and possibly in other
+ * atomic contexts, where nothing may sleep or allocate.
+ *
+ * Index: every live entry sits in a hash table (O(1) lookup by page) and in an
+ * rbtree ordered by address (range invalidation in O(log n + k) for k entries
+ * in the range, never O(pages in the range)). Entries never overlap: inserting
+ * an entry first drops whatever it covers. A full flush is a generation bump.
+ */
+#ifndef _SEC_TLB_H
+#define _SEC_TLB_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+
+#define SEC_TLB_R		BIT(0)	/* device may read through the entry */
+#define SEC_TLB_W		BIT(1)	/* device may write through the entry */
+
+#define SEC_TLB_DEFAULT_CAPACITY	1024U
+#define SEC_TLB_MAX_CAPACITY		(1U << 20)	/* hard cap, any caller */
+
+/**
+ * struct sec_tlb_xlate - a translation, as filled in or looked up
+ * @va: first byte the translation maps; aligned to 1 << @shift
+ * @pfn: first page frame number
+ * @shift: PAGE_SHIFT or PMD_SHIFT; PMD only where the walker really saw a
+ *	PMD mapping
+ * @perm: SEC_TLB_R and/or SEC_TLB_W
+ * @tag: opaque to the TLB; the device stores the identity of the page here
+ */
+struct sec_tlb_xlate {
+	unsigned long va;
+	unsigned long pfn;
+	unsigned int shift;
+	unsigned int perm;
+	unsigned long tag;
+};
+
+/**
+ * struct sec_tlb_entry - one preallocated TLB slot
+ * @hnode: in &sec_tlb.hash when live, or when stale and not yet reused
+ * @rb: in &sec_tlb.root, ordered by @x.va; only while live
+ * @lru: on &sec_tlb.lru when live, &sec_tlb.stale or &sec_tlb.free otherwise
+ * @gen: &sec_tlb.gen when inserted; the entry is live only while they match
+ * @x: the translation
+ */
+struct sec_tlb_entry {
+	struct hlist_node hnode;
+	struct rb_node rb;
+	struct list_head lru;
+	unsigned long gen;
+	struct sec_tlb_xlate x;
+};
+
+/**
+ * struct sec_tlb_stats - counters, cumulative since sec_tlb_init()
+ * @hits: lookups that found a live entry with the permission asked for
+ * @misses: lookups that did not
+ * @fills: entries inserted
+ * @evictions: live entries dropped to make room for a fill
+ * @inval_calls: range invalidations and full flushes
+ * @inval_entries: live entries dropped by them
+ * @full_flushes: generation bumps
+ */
+struct sec_tlb_stats {
+	u64 hits;
+	u64 misses;
+	u64 fills;
+	u64 evictions;
+	u64 inval_calls;
+	u64 inval_entries;
+	u64 full_flushes;
+};
+
+/**
+ * struct sec_tlb - a secondary TLB
+ * @lock: protects every field below, and the entries. Taken from the
+ *	secondary-TLB hook under the page-table lock: the lock order is
+ *	PTL -> @lock, and nothing that sleeps, allocates or takes a page-table
+ *	lock may run under it.
+ * @seq: invalidation sequence; bumped by every invalidation, before any entry
+ *	is dropped. A fill samples it with sec_tlb_read_begin() before walking
+ *	the page table and re-checks it under @lock with sec_tlb_read_retry().
+ * @gen: generation; entries of an older generation are dead
+ * @nr_live: live entries
+ * @capacity: number of preallocated entries
+ * @hash_bits: log2 of the number of hash buckets
+ * @hash: buckets, keyed by (va, shift)
+ * @root: live entries ordered by address
+ * @lru: live entries, least recently used first
+ * @stale: entries killed by a full flush; still hashed, reused before @lru
+ * @free: entries in no index
+ * @entries: the preallocated array
+ * @stats: counters
+ */
+struct sec_tlb {
+	spinlock_t lock;	/* see above */
+	unsigned long seq;
+	unsigned long gen;
+	unsigned int nr_live;
+	unsigned int capacity;
+	unsigned int hash_bits;
+	struct hlist_head *hash;
+	struct rb_root root;
+	struct list_head lru;
+	struct list_head stale;
+	struct list_head free;
+	struct sec_tlb_entry *entries;
+	struct sec_tlb_stats stats;
+};
+
+int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity);
+void sec_tlb_destroy(struct sec_tlb *tlb);
+
+bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
+		      unsigned int perm, struct sec_tlb_xlate *out);
+void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x);
+unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
+				  unsigned long end);
+void __sec_tlb_flush_all(struct sec_tlb *tlb);
+
+unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
+				unsigned long end);
+void sec_tlb_flush_all(struct sec_tlb *tlb);
+void sec_tlb_get_stats(struct sec_tlb *tlb, struct sec_tlb_stats *stats,
+		       unsigned int *nr_live);
+
+/**
+ * sec_tlb_read_begin() - sample the invalidation sequence before a walk
+ * @tlb: the TLB
+ *
+ * Context: Any context. Takes no lock.
+ * Return: the sequence to pass to sec_tlb_read_retry() after the walk.
+ */
+static inline unsigned long sec_tlb_read_begin(struct sec_tlb *tlb)
+{
+	unsigned long seq = READ_ONCE(tlb->seq);
+
+	/*
+	 * Order the sample before the page-table reads of the walk. Pairs with
+	 * the smp_wmb() in __sec_tlb_bump_seq(): an invalidation whose PTE
+	 * change the walk may have missed has bumped the sequence we re-check.
+	 */
+	smp_rmb();
+	return seq;
+}
+
+/**
+ * sec_tlb_read_retry() - did an invalidation run since sec_tlb_read_begin()?
+ * @tlb: the TLB
+ * @seq: the value sec_tlb_read_begin() returned
+ *
+ * Context: Caller holds @tlb->lock, the same lock the invalidation held when
+ * it bumped the sequence, so the answer stays true until the caller unlocks.
+ * Return: true if the walk may have seen a stale page table and must redo.
+ */
+static inline bool sec_tlb_read_retry(struct sec_tlb *tlb, unsigned long seq)
+{
+	lockdep_assert_held(&tlb->lock);
+	return tlb->seq != seq;
+}
+
+#endif /* _SEC_TLB_H */

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Usage: tools/testing/check.sh     (run by `make check` and .ci/run)
+#
+# Runs every suite of the project and ends with one line
+# "N passed, N failed" summed over all of them; exits non-zero on any failure.
+# A step that prints its own "P passed, F failed" line is counted by it;
+# any other step counts as one test that passes when it exits 0.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+VM=tools/testing/vm
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
+LOGDIR=$CACHE/logs/check
+mkdir -p "$LOGDIR"
+
+total_pass=0
+total_fail=0
+summary=()
+
+# step NAME CMD...: run one suite, tee its output to $LOGDIR/NAME.log
+step() {
+	local name=$1 log line p f rc
+	shift
+	log=$LOGDIR/$name.log
+	echo "=== check: $name: $*"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]}
+		f=${BASH_REMATCH[2]}
+	elif [ "$rc" -eq 0 ]; then
+		p=1 f=0
+	else
+		p=0 f=1
+	fi
+	# A failing exit status always counts, even if the step's own line missed it.
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	summary+=("check: $name: $p passed, $f failed (exit $rc)")
+}
+
+read -r -a cp_files <<<"${CHECKPATCH_FILES:-}"
+[ "${#cp_files[@]}" -gt 0 ] || cp_files=(mmu_notifier_sim.c sec_tlb.c sec_tlb.h compat.h include/uapi/linux/mmu_notifier_sim.h)
+
+step checkpatch "$VM/checkpatch.sh" "${cp_files[@]}"
+for kver in 6.1 6.12; do
+	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
+done
+for kver in 6.1 6.12; do
+	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Common helpers for the VM test harness.  Source it, do not run it:
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#
+# Provides:
+#   VM_DIR, REPO_ROOT   this folder and the repository root (derived, never absolute)
+#   CACHE               ${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
+#   log MSG... / die MSG...        messages go to stderr only
+#   need_pkgs PKG...               idempotent apt-get install (skips when dpkg says installed)
+#   apt_lists_ensure PKG           run `apt-get update` once if apt does not know PKG
+#   apt_candidate PKG              candidate version of PKG (empty when unknown)
+#   apt_lists_sig                  changes whenever the apt lists change (cache key)
+#   fetch_deb PKG VERSION          apt-get download into $CACHE/debs once; prints the .deb path
+#   with_lock NAME                 take an exclusive flock on $CACHE/locks/NAME (held until exit)
+#   check_kver KVER                accept only 6.1 or 6.12
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# tools/testing/vm -> repository root (used by the scripts that source this)
+# shellcheck disable=SC2034
+REPO_ROOT=$(cd "$VM_DIR/../../.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
+SCRIPT_NAME=$(basename "${0:-vm}" .sh)
+export DEBIAN_FRONTEND=noninteractive
+mkdir -p "$CACHE"
+
+log() {
+	printf '[%s] %s\n' "$SCRIPT_NAME" "$*" >&2
+}
+
+die() {
+	printf '[%s] ERROR: %s\n' "$SCRIPT_NAME" "$*" >&2
+	exit 1
+}
+
+_pkg_installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
+}
+
+_APT_UPDATED=0
+apt_update_once() {
+	[ "$_APT_UPDATED" = 1 ] && return 0
+	log "apt-get update"
+	apt-get update -qq -o DPkg::Lock::Timeout=300 >&2 || log "apt-get update failed"
+	_APT_UPDATED=1
+}
+
+# need_pkgs PKG...: install whatever is missing; fast no-op otherwise.
+need_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		_pkg_installed "$p" || missing+=("$p")
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	log "installing: ${missing[*]}"
+	if ! apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+		"${missing[@]}" >&2; then
+		apt_update_once
+		apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+			"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+apt_candidate() {
+	apt-cache policy "$1" 2>/dev/null | awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
+}
+
+apt_lists_ensure() {
+	[ -n "$(apt_candidate "$1")" ] || apt_update_once
+}
+
+# apt's binary cache is disabled on this image (docker-clean), so every
+# apt-cache call costs ~0.6 s: scripts remember answers keyed on this.
+apt_lists_sig() {
+	# shellcheck disable=SC2012 # names are apt's own, no odd characters
+	ls -l --time-style=+%s /var/lib/apt/lists/*Release /var/lib/apt/lists/*Packages* 2>/dev/null |
+		md5sum | cut -d' ' -f1
+}
+
+# deb_path PKG VERSION: where apt-get download puts it (basename of Filename:)
+deb_path() {
+	local f
+	f=$(apt-cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
+	[ -n "$f" ] || die "apt-cache show $1=$2 has no Filename"
+	echo "$CACHE/debs/${f##*/}"
+}
+
+fetch_deb() {
+	local pkg=$1 ver=$2 path tmpd
+	mkdir -p "$CACHE/debs"
+	path=$(deb_path "$pkg" "$ver")
+	if [ -s "$path" ] && dpkg-deb --info "$path" >/dev/null 2>&1; then
+		echo "$path"
+		return 0
+	fi
+	log "downloading $pkg=$ver"
+	tmpd=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
+	# apt-get download writes into the current directory; its stdout is not ours
+	(cd "$tmpd" && apt-get download -q "$pkg=$ver" >&2) ||
+		{ rm -rf "$tmpd"; die "apt-get download $pkg=$ver failed"; }
+	mv -f "$tmpd/${path##*/}" "$path" || { rm -rf "$tmpd"; die "unexpected file name for $pkg"; }
+	rm -rf "$tmpd"
+	echo "$path"
+}
+
+with_lock() {
+	mkdir -p "$CACHE/locks"
+	exec {_lock_fd}>"$CACHE/locks/$1.lock"
+	flock "$_lock_fd"
+}
+
+check_kver() {
+	case "${1:-}" in
+	6.1 | 6.12) ;;
+	*) die "KVER must be 6.1 or 6.12 (got '${1:-}')" ;;
+	esac
+}

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Usage: vm-test.sh [--demo] KVER        (KVER: 6.1 or 6.12)
+#
+# Builds the modules (W=1, sparse) and the kselftest for Debian's KVER kernel,
+# boots it in QEMU and runs the kselftest (TAP) between insmod and rmmod.
+# With --demo, runs the demo program instead (make demo).
+# The last stdout line is vm-run.sh's "... P passed, F failed".
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEMO=0
+if [ "${1:-}" = --demo ]; then
+	DEMO=1
+	shift
+fi
+KVER=${1:-}
+check_kver "$KVER"
+
+need_pkgs gcc make libc6-dev
+
+mapfile -t KOS < <("$VM_DIR/build-module.sh" "$KVER")
+ko_args=()
+# sec_tlb.ko exports what mmu_notifier_sim.ko uses: load it first.
+for want in sec_tlb.ko mmu_notifier_sim.ko; do
+	for ko in "${KOS[@]}"; do
+		[ "${ko##*/}" = "$want" ] && ko_args+=(--ko "$ko")
+	done
+done
+[ "${#ko_args[@]}" -eq 4 ] || die "build-module.sh did not produce both modules"
+
+OUT=$CACHE/build/userspace
+mkdir -p "$OUT"
+KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
+
+if [ "$DEMO" = 1 ]; then
+	make -s -C "$REPO_ROOT/tools/testing/demo" OUTPUT="$OUT" >&2
+	exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name demo "${ko_args[@]}" \
+		--bin "$OUT/mnsim_demo" --run "mnsim_demo"
+fi
+
+make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
+	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
+exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
+	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" --tap
