@@ -52,8 +52,11 @@ static unsigned int max_capacity = SEC_TLB_MAX_CAPACITY;
 module_param(max_capacity, uint, 0644);
 MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
 
+struct mnsim_dev_ops;
+
 /**
  * struct mnsim_ctx - one emulated device, one open file
+ * @ops: how the device walks and accesses memory (&mnsim_gup_ops)
  * @bind_rwsem: held for write by BIND and UNBIND, for read by every other
  *	command; protects @bound, @mode, @mm and the life of @tlb
  * @bound: a BIND succeeded and no UNBIND followed
@@ -73,6 +76,7 @@ MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
  * @cnt: callback and walk counters (atomic: updated outside any lock)
  */
 struct mnsim_ctx {
+	const struct mnsim_dev_ops *ops;
 	struct rw_semaphore bind_rwsem;	/* see above */
 	bool bound;
 	enum mnsim_mode mode;
@@ -104,6 +108,25 @@ struct mnsim_call {
 	u64 hits;
 	u64 misses;
 	u64 faults;
+};
+
+/**
+ * struct mnsim_dev_ops - how the device reaches memory
+ * @walk: translate one page, as the IOMMU walks the CPU page table; process
+ *	context, without tlb.lock
+ * @dma: access memory through a live translation, inside the access window
+ *	(under tlb.lock)
+ *
+ * The driver walks with GUP and accesses through kmap; KUnit's ordering model
+ * plugs in a fake page table and fake memory and so runs the same fill,
+ * access-window and invalidation code as the driver.
+ */
+struct mnsim_dev_ops {
+	int (*walk)(struct mnsim_ctx *ctx, unsigned long va, bool write,
+		    struct sec_tlb_xlate *x, struct mnsim_call *call);
+	int (*dma)(struct mnsim_ctx *ctx, const struct sec_tlb_xlate *x,
+		   unsigned long va, void __user *ubuf, size_t len,
+		   bool write);
 };
 
 /* ---- mmu_notifier callbacks ------------------------------------------ */
@@ -434,6 +457,11 @@ refuse:
 	return -EIO;
 }
 
+static const struct mnsim_dev_ops mnsim_gup_ops = {
+	.walk	= mnsim_walk,
+	.dma	= mnsim_dma_window,
+};
+
 /*
  * May a walk that sampled @seq become a TLB entry? Not if an invalidation ran
  * since (it may have changed the PTE the walk read), nor in SOFT mode while an
@@ -490,12 +518,12 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			if (__mnsim_fill_ok(ctx, va, seq)) {
 				__sec_tlb_insert(tlb, &walked);
 				x = walked;
-				ret = mnsim_dma_window(ctx, &x, va, ubuf, len,
-						       write);
+				ret = ctx->ops->dma(ctx, &x, va, ubuf, len,
+						    write);
 			}
 		} else if (__sec_tlb_lookup(tlb, va, perm, &x)) {
 			call->hits++;
-			ret = mnsim_dma_window(ctx, &x, va, ubuf, len, write);
+			ret = ctx->ops->dma(ctx, &x, va, ubuf, len, write);
 		} else {
 			call->misses++;
 			ret = MNSIM_NEED_WALK;
@@ -522,7 +550,7 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 					!mnsim_soft_blocked(ctx, va)))
 			return -EINTR;
 		seq = sec_tlb_read_begin(tlb);
-		ret = mnsim_walk(ctx, va, write, &walked, call);
+		ret = ctx->ops->walk(ctx, va, write, &walked, call);
 		if (ret)
 			return ret;
 		have_walk = true;
@@ -1003,6 +1031,7 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ctx->ops = &mnsim_gup_ops;
 	init_rwsem(&ctx->bind_rwsem);
 	init_waitqueue_head(&ctx->soft_wq);
 	file->private_data = ctx;
