@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * compat.h: the only place that knows kernel versions.
+ * The only place that knows kernel versions.
  *
  * Copyright (C) 2026 The mmu_notifier_sim authors
  *

@@ -41,8 +41,11 @@
 #include "compat.h"
 #include "sec_tlb.h"
 
-/* A device access gives up with -EAGAIN after this many raced walks. */
-#define MNSIM_MAX_WALKS		1000
+/*
+ * A one-page device access gives up with -EAGAIN after this many walks raced
+ * by invalidations or faults of the caller's buffer.
+ */
+#define MNSIM_MAX_TRIES		1000
 
 static unsigned int default_capacity = SEC_TLB_DEFAULT_CAPACITY;
 module_param(default_capacity, uint, 0444);
@@ -504,7 +507,7 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	unsigned int perm = write ? SEC_TLB_W : SEC_TLB_R;
 	struct sec_tlb *tlb = &ctx->tlb;
 	struct sec_tlb_xlate x, walked;
-	unsigned int walks = 0;
+	unsigned int tries = 0;
 	unsigned long seq = 0;
 	bool have_walk = false;
 	int ret;
@@ -530,6 +533,10 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		}
 		spin_unlock(&tlb->lock);
 
+		if (ret != -EFAULT && ret != MNSIM_NEED_WALK)
+			return ret;
+		if (++tries > MNSIM_MAX_TRIES)
+			return -EAGAIN;
 		if (ret == -EFAULT) {
 			/* The caller's buffer: fault it in outside the window. */
 			if (write ? fault_in_readable(ubuf, len) :
@@ -538,13 +545,9 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			have_walk = false;
 			continue;
 		}
-		if (ret != MNSIM_NEED_WALK)
-			return ret;
 
 		if (have_walk)
 			atomic64_inc(&ctx->cnt.fill_retries);
-		if (++walks > MNSIM_MAX_WALKS)
-			return -EAGAIN;
 		if (ctx->mode == MNSIM_MODE_SOFT &&
 		    wait_event_killable(ctx->soft_wq,
 					!mnsim_soft_blocked(ctx, va)))
@@ -974,8 +977,6 @@ struct mnsim_ioctl_op {
 	[_IOC_NR(_cmd)] = {						\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union mnsim_ucmd) <	\
-					  sizeof(_struct)) +		\
-			BUILD_BUG_ON_ZERO(_IOC_SIZE(_cmd) !=		\
 					  sizeof(_struct)),		\
 		.fn = _fn,						\
 	}

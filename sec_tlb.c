@@ -89,13 +89,14 @@ void sec_tlb_destroy(struct sec_tlb *tlb)
 }
 EXPORT_SYMBOL_GPL(sec_tlb_destroy);
 
-/*
- * Bump the invalidation sequence before dropping entries. The smp_wmb() orders
- * the caller's page-table update (made before the kernel called the hook)
- * before the new value; it pairs with the smp_rmb() in sec_tlb_read_begin().
- */
+/* Bump the invalidation sequence before dropping entries. */
 static void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 {
+	/*
+	 * Order the page-table update the kernel made before calling the hook
+	 * before the new value. Pairs with the smp_rmb() in
+	 * sec_tlb_read_begin().
+	 */
 	smp_wmb();
 	WRITE_ONCE(tlb->seq, tlb->seq + 1);
 }

@@ -29,7 +29,7 @@
 #define SEC_TLB_W		BIT(1)	/* device may write through the entry */
 
 #define SEC_TLB_DEFAULT_CAPACITY	1024U
-#define SEC_TLB_MAX_CAPACITY		(1U << 20)	/* hard cap, any caller */
+#define SEC_TLB_MAX_CAPACITY		(1024U * 1024)	/* hard cap, any caller */
 
 /**
  * struct sec_tlb_xlate - a translation, as filled in or looked up

@@ -29,7 +29,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static uint64_t dev_read(void *va, void *buf, size_t len)
+static __u64 dev_read(void *va, void *buf, size_t len)
 {
 	struct mnsim_access a = {
 		.va = (uintptr_t)va, .len = len, .buf = (uintptr_t)buf,
@@ -51,13 +51,13 @@ static struct mnsim_stats stats(void)
 
 int main(void)
 {
-	static const char *hooks[] = { "?", "none", "invalidate_range",
+	static const char * const hooks[] = { "?", "none", "invalidate_range",
 				       "arch_invalidate_secondary_tlbs" };
 	struct mnsim_bind bind = { .mode = MNSIM_MODE_ATS };
 	struct mnsim_info info = {0};
 	struct mnsim_stats before, after;
-	volatile uint64_t *page;
-	uint64_t seen, hits;
+	__u64 *page;
+	__u64 seen, hits;
 	int pipefd[2];
 	char c;
 	pid_t pid;
@@ -76,12 +76,13 @@ int main(void)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		die("mmap");
-	madvise((void *)page, 4096, MADV_NOHUGEPAGE);
+	madvise(page, 4096, MADV_NOHUGEPAGE);
 	*page = 1;
 
-	dev_read((void *)page, &seen, sizeof(seen));
-	hits = dev_read((void *)page, &seen, sizeof(seen));
-	printf("[Time N]   CPU-thread-0 {write A=1}      DEV-thread-0 {read A=%llu, TLB %s}\n",
+	dev_read(page, &seen, sizeof(seen));
+	hits = dev_read(page, &seen, sizeof(seen));
+	printf("[Time N]   CPU-thread-0 {write A=1}\n");
+	printf("           DEV-thread-0 {read A=%llu, TLB %s}\n",
 	       (unsigned long long)seen, hits ? "hit" : "miss");
 
 	if (pipe(pipefd))
@@ -99,11 +100,13 @@ int main(void)
 	before = stats();
 	*page = 2;
 	after = stats();
-	printf("[Time N+2] CPU-thread-0 {write A=2: COW to a new page}  hook calls +%llu, entries invalidated +%llu\n",
+	printf("[Time N+2] CPU-thread-0 {write A=2: COW to a new page}\n");
+	printf("           secondary-TLB hook calls +%llu, entries dropped +%llu\n",
 	       (unsigned long long)(after.hook_calls - before.hook_calls),
-	       (unsigned long long)(after.inval_entries - before.inval_entries));
+	       (unsigned long long)(after.inval_entries -
+				    before.inval_entries));
 
-	hits = dev_read((void *)page, &seen, sizeof(seen));
+	hits = dev_read(page, &seen, sizeof(seen));
 	printf("[Time N+3] DEV-thread-0 {read A=%llu, TLB %s}\n",
 	       (unsigned long long)seen, hits ? "hit" : "miss");
 
@@ -112,10 +115,10 @@ int main(void)
 	waitpid(pid, NULL, 0);
 
 	if (seen != 2 || after.hook_calls == before.hook_calls) {
-		printf("mnsim_demo: FAIL: the device saw A=%llu after the CPU wrote 2\n",
+		printf("mnsim_demo: FAIL: device saw A=%llu after CPU wrote 2\n",
 		       (unsigned long long)seen);
 		return 1;
 	}
-	printf("mnsim_demo: PASS: the CPU write after fork reached the device (ATS, flushed by the hook)\n");
+	printf("mnsim_demo: PASS: the CPU write after fork reached the device\n");
 	return 0;
 }

@@ -1,0 +1,285 @@
+#!/bin/bash
+# Usage: vm-run.sh --kver KVER --name NAME [--ko PATH.ko]... [--bin PATH]...
+#                  [--run 'CMD']... [--tap] [--timeout SEC] [--append 'ARGS']
+#                  [--smp N] [--mem M]
+#
+# Boots Debian's KVER kernel (fetch-kernel.sh) in QEMU/TCG with a busybox
+# initramfs.  The guest prints `uname -r`, insmods the --ko files in order,
+# runs each --run shell line (cwd /bin, where the --bin files are), rmmods the
+# modules in reverse order and prints
+#   MNSIM-VM-DONE rc=<0|1> rmmod=<ok|fail>
+# then powers off.  rc=1: an insmod failed or a --run line exited non-zero
+# (exit 4, kselftest's skip, is accepted only with ALLOW_SKIP=1).
+#
+# Verdict (from the console log, $CACHE/logs/NAME-KVER.log): FAIL on timeout,
+# a missing/bad DONE marker, any kernel splat; with --tap also on any
+# `not ok`, `# SKIP` (unless ALLOW_SKIP=1), a skipped plan `1..0`, fewer
+# `# Totals:` lines than --run lines, or Totals with fail/error > 0.
+# stdout: `vm-run: log: PATH`, then last line
+#   vm-run: NAME KVER: <P> passed, <F> failed[, <S> skipped]
+# Exit 0 only when F is 0.  Env: ALLOW_SKIP=1, VM_VERBOSE=1 (console to
+# stderr live), QEMU_EXTRA='more qemu args', VM_KEEP_TMP=1 (keep initramfs dir).
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+KVER='' NAME='' TAP=0 TIMEOUT=600 EXTRA='' SMP=${SMP:-2} MEM=${MEM:-1G}
+KOS=() BINS=() RUNS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) KVER=${2:?}; shift 2 ;;
+	--name) NAME=${2:?}; shift 2 ;;
+	--ko) KOS+=("${2:?}"); shift 2 ;;
+	--bin) BINS+=("${2:?}"); shift 2 ;;
+	--run) RUNS+=("${2:?}"); shift 2 ;;
+	--tap) TAP=1; shift ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--append) EXTRA="$EXTRA ${2?}"; shift 2 ;;
+	--smp) SMP=${2:?}; shift 2 ;;
+	--mem) MEM=${2:?}; shift 2 ;;
+	-h | --help) usage ;;
+	*) log "unknown argument: $1"; usage ;;
+	esac
+done
+check_kver "$KVER"
+[ -n "$NAME" ] || { log "--name is required"; usage; }
+case "$NAME" in */* | .*) die "--name must be a plain word: $NAME" ;; esac
+case "$TIMEOUT" in '' | *[!0-9]*) die "--timeout must be seconds: $TIMEOUT" ;; esac
+if [ "$TAP" = 1 ] && [ "${#RUNS[@]}" -eq 0 ]; then
+	die "--tap needs at least one --run"
+fi
+
+need_pkgs qemu-system-x86 busybox-static cpio gzip binutils
+
+ENV_FILE=$("$VM_DIR/fetch-kernel.sh" "$KVER")
+# shellcheck source=/dev/null
+. "$ENV_FILE"
+
+# --- check inputs before spending a boot on them -------------------------
+ko_names=()
+for ko in "${KOS[@]}"; do
+	[ -f "$ko" ] || die "no such module: $ko"
+	vm=$(tr '\0' '\n' <"$ko" | sed -n 's/^vermagic=//p' | head -1)
+	[ "${vm%% *}" = "$KREL" ] ||
+		die "$ko: vermagic '${vm%% *}' does not match the $KVER guest kernel $KREL (rebuild with build-module.sh $KVER)"
+	b=${ko##*/}
+	for n in "${ko_names[@]}"; do
+		[ "$n" != "$b" ] || die "two modules named $b"
+	done
+	ko_names+=("$b")
+done
+for bin in "${BINS[@]}"; do
+	[ -f "$bin" ] || die "no such file: $bin"
+	if [ "$(head -c 4 "$bin" | tr -d '\0')" = $'\x7fELF' ] &&
+		readelf -l "$bin" 2>/dev/null | grep -q 'program interpreter'; then
+		die "$bin is dynamically linked: build it with gcc -static"
+	fi
+done
+
+# --- initramfs ----------------------------------------------------------------
+mkdir -p "$CACHE/tmp" "$CACHE/logs"
+WORK=$(mktemp -d "$CACHE/tmp/vm-$NAME-$KVER.XXXXXX")
+cleanup() {
+	if [ "${VM_KEEP_TMP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+R=$WORK/root
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc/mnsim,lib/mnsim}
+cp /bin/busybox "$R/bin/busybox"
+for ko in "${KOS[@]}"; do
+	cp "$ko" "$R/lib/mnsim/"
+done
+printf '%s\n' "${ko_names[@]}" >"$R/etc/mnsim/modules"
+for bin in "${BINS[@]}"; do
+	cp "$bin" "$R/bin/"
+	chmod 0755 "$R/bin/${bin##*/}"
+done
+i=0
+for cmd in "${RUNS[@]}"; do
+	i=$((i + 1))
+	printf '%s\n' "$cmd" >"$R/etc/mnsim/run-$(printf %03d "$i").sh"
+done
+echo "${ALLOW_SKIP:-0}" >"$R/etc/mnsim/allow_skip"
+
+cat >"$R/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+exec </dev/null >/dev/console 2>&1
+echo "MNSIM-VM-START"
+uname -r
+rc=0
+rmm=ok
+loaded=
+for m in $(cat /etc/mnsim/modules); do
+	if insmod "/lib/mnsim/$m"; then
+		echo "MNSIM-VM-INSMOD $m ok"
+		loaded="${m%.ko} $loaded"
+	else
+		echo "MNSIM-VM-INSMOD $m FAILED"
+		rc=1
+		break
+	fi
+done
+allow_skip=$(cat /etc/mnsim/allow_skip)
+if [ "$rc" = 0 ]; then
+	n=0
+	for f in /etc/mnsim/run-*.sh; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		cd /bin || exit 1
+		sh "$f"
+		r=$?
+		cd /
+		echo "MNSIM-VM-RUN $n rc=$r"
+		if [ "$r" != 0 ] && ! { [ "$r" = 4 ] && [ "$allow_skip" = 1 ]; }; then
+			rc=1
+		fi
+	done
+fi
+for m in $loaded; do
+	if rmmod "$m"; then
+		echo "MNSIM-VM-RMMOD $m ok"
+	else
+		echo "MNSIM-VM-RMMOD $m FAILED"
+		rmm=fail
+	fi
+done
+sync
+echo "MNSIM-VM-DONE rc=$rc rmmod=$rmm"
+poweroff -f
+sleep 5
+echo "MNSIM-VM-POWEROFF-FAILED"
+EOF
+chmod 0755 "$R/init"
+INITRD=$WORK/initrd.gz
+(cd "$R" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$INITRD"
+
+# --- boot ---------------------------------------------------------------------
+LOG=$CACHE/logs/$NAME-$KVER.log
+RAW=$WORK/console.raw
+APPEND="console=ttyS0 panic=-1 panic_on_warn=1 oops=panic softlockup_panic=1${EXTRA}"
+qemu=(qemu-system-x86_64 -accel tcg -m "$MEM" -smp "$SMP" -nographic -no-reboot
+	-nic none -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
+if [ -n "${QEMU_EXTRA:-}" ]; then
+	read -r -a qextra <<<"$QEMU_EXTRA"
+	qemu+=("${qextra[@]}")
+fi
+log "booting $KREL ($NAME): ${#KOS[@]} module(s), ${#RUNS[@]} command(s), timeout ${TIMEOUT}s"
+t0=$(date +%s.%N)
+qrc=0
+if [ "${VM_VERBOSE:-0}" = 1 ]; then
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$RAW" >&2 || qrc=${PIPESTATUS[0]}
+else
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$RAW" 2>&1 || qrc=$?
+fi
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+tr -d '\r' <"$RAW" >"$LOG"
+log "guest finished in ${secs}s (qemu rc=$qrc); log: $LOG"
+echo "vm-run: log: $LOG"
+
+# --- verdict ------------------------------------------------------------------
+problems=()  # one entry per verdict-level failure
+offending=() # log lines to show
+add_lines() { # add_lines TEXT: grep -n output
+	local l
+	while IFS= read -r l; do
+		[ -n "$l" ] && offending+=("$l")
+	done <<<"$1"
+}
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	problems+=("timeout after ${TIMEOUT}s")
+elif [ "$qrc" != 0 ]; then
+	problems+=("qemu exited with $qrc")
+	add_lines "$(grep -n 'qemu' "$LOG" | head -5 || true)"
+fi
+
+done_line=$(grep -n 'MNSIM-VM-DONE ' "$LOG" | tail -1 || true)
+case "$done_line" in
+*"MNSIM-VM-DONE rc=0 rmmod=ok") ;;
+"")
+	problems+=("no MNSIM-VM-DONE marker")
+	;;
+*)
+	problems+=("bad marker: ${done_line#*:}")
+	add_lines "$done_line"
+	add_lines "$(grep -nE 'MNSIM-VM-(INSMOD|RMMOD) .* FAILED|MNSIM-VM-RUN [0-9]+ rc=[1-9]' "$LOG" || true)"
+	;;
+esac
+
+SPLAT='WARNING:|BUG:|Oops|Kernel panic|lockdep|possible circular locking|sleeping function called from invalid context|KASAN|refcount_t:|general protection fault|Call Trace:|UBSAN|blocked for more than [0-9]+ seconds|detected stalls? on CPU'
+splats=$(grep -nE "$SPLAT" "$LOG" || true)
+if [ -n "$splats" ]; then
+	problems+=("kernel splat ($(grep -c . <<<"$splats") lines)")
+	add_lines "$splats"
+fi
+
+P=0 F=0 S=0
+if [ "$TAP" = 1 ]; then
+	P=$(grep -cE '^ok [0-9]+' "$LOG" || true)
+	skips=$(grep -nE '^[[:space:]]*(# )?ok [0-9]+.*# [Ss][Kk][Ii][Pp]' "$LOG" || true)
+	S=$(grep -cE '^ok [0-9]+.*# [Ss][Kk][Ii][Pp]' "$LOG" || true)
+	P=$((P - S))
+	notok=$(grep -nE '^[[:space:]]*(# )?not ok [0-9]+' "$LOG" || true)
+	nnotok=$(grep -c . <<<"$notok" || true)
+	F=$((F + nnotok))
+	add_lines "$notok"
+	if [ "${ALLOW_SKIP:-0}" != 1 ]; then
+		F=$((F + S))
+		S=0
+		add_lines "$skips"
+		empty=$(grep -nE '^[[:space:]]*(# )?1\.\.0' "$LOG" || true)
+		if [ -n "$empty" ]; then
+			problems+=("a TAP program skipped entirely (1..0)")
+			add_lines "$empty"
+		fi
+	fi
+	ntot=$(grep -cE '^[[:space:]]*(# )?# Totals:' "$LOG" || true)
+	if [ "$ntot" -lt "${#RUNS[@]}" ]; then
+		problems+=("only $ntot '# Totals:' line(s) for ${#RUNS[@]} TAP command(s)")
+	fi
+	badtot=$(grep -nE '# Totals:' "$LOG" | grep -E 'fail:[1-9]|error:[1-9]' || true)
+	if [ "${ALLOW_SKIP:-0}" != 1 ]; then
+		badtot=$(grep -nE '# Totals:' "$LOG" | grep -E 'fail:[1-9]|error:[1-9]|skip:[1-9]' || true)
+	fi
+	if [ -n "$badtot" ]; then
+		add_lines "$badtot"
+		# already counted when the not ok / SKIP lines were seen
+		[ "$nnotok" -gt 0 ] || [ "$F" -gt 0 ] || problems+=("Totals report failures")
+	fi
+	F=$((F + ${#problems[@]}))
+else
+	if [ "${#problems[@]}" -eq 0 ]; then P=1; else F=1; fi
+fi
+
+if [ "$F" -gt 0 ] || [ "${#problems[@]}" -gt 0 ]; then
+	[ "$F" -gt 0 ] || F=1
+	{
+		echo "vm-run: $NAME $KVER FAILED: $(IFS=';'; echo "${problems[*]:-TAP failures}")"
+		if [ "${#offending[@]}" -gt 0 ]; then
+			printf '%s\n' "${offending[@]}" | sort -t: -k1,1n -u | head -40
+		else
+			tail -20 "$LOG"
+		fi
+		echo "vm-run: full log: $LOG"
+	} >&2
+fi
+
+if [ "${ALLOW_SKIP:-0}" = 1 ] && [ "$S" -gt 0 ]; then
+	echo "vm-run: $NAME $KVER: $P passed, $F failed, $S skipped"
+else
+	echo "vm-run: $NAME $KVER: $P passed, $F failed"
+fi
+[ "$F" -eq 0 ]
