@@ -195,7 +195,7 @@ offending=() # log lines to show
 add_lines() { # add_lines TEXT: grep -n output
 	local l
 	while IFS= read -r l; do
-		[ -n "$l" ] && offending+=("$l")
+		if [ -n "$l" ]; then offending+=("$l"); fi
 	done <<<"$1"
 }
 
@@ -220,7 +220,7 @@ case "$done_line" in
 esac
 
 SPLAT='WARNING:|BUG:|Oops|Kernel panic|lockdep|possible circular locking|sleeping function called from invalid context|KASAN|refcount_t:|general protection fault|Call Trace:|UBSAN|blocked for more than [0-9]+ seconds|detected stalls? on CPU'
-splats=$(grep -nE "$SPLAT" "$LOG" || true)
+splats=$(grep -nE "$SPLAT" "$LOG" | grep -v "Command line:" || true)
 if [ -n "$splats" ]; then
 	problems+=("kernel splat ($(grep -c . <<<"$splats") lines)")
 	add_lines "$splats"
@@ -256,8 +256,8 @@ if [ "$TAP" = 1 ]; then
 	fi
 	if [ -n "$badtot" ]; then
 		add_lines "$badtot"
-		# already counted when the not ok / SKIP lines were seen
-		[ "$nnotok" -gt 0 ] || [ "$F" -gt 0 ] || problems+=("Totals report failures")
+		# not counted yet unless not ok / SKIP lines were seen
+		if [ "$F" -eq 0 ]; then problems+=("Totals report failures"); fi
 	fi
 	F=$((F + ${#problems[@]}))
 else
@@ -267,7 +267,11 @@ fi
 if [ "$F" -gt 0 ] || [ "${#problems[@]}" -gt 0 ]; then
 	[ "$F" -gt 0 ] || F=1
 	{
-		echo "vm-run: $NAME $KVER FAILED: $(IFS=';'; echo "${problems[*]:-TAP failures}")"
+		if [ "${#problems[@]}" -gt 0 ]; then
+			echo "vm-run: $NAME $KVER FAILED: $(printf '%s; ' "${problems[@]}")"
+		else
+			echo "vm-run: $NAME $KVER FAILED: TAP failures"
+		fi
 		if [ "${#offending[@]}" -gt 0 ]; then
 			printf '%s\n' "${offending[@]}" | sort -t: -k1,1n -u | head -40
 		else

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the mmu_notifier_sim selftest.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * One triad per ioctl: _test_cmd_x() issues it and returns 0 or -errno,
+ * test_cmd_x() asserts success and test_err_x() asserts a given errno. The
+ * test_* macros use _metadata and self->fd, so they belong inside TEST_F();
+ * call _test_cmd_x() directly for a second device.
+ */
+#ifndef __MNSIM_UTILS_H
+#define __MNSIM_UTILS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/mmu_notifier_sim.h>
+
+#include "kselftest_harness.h"
+
+#define MNSIM_DEV_PATH		"/dev/mmu_notifier_sim"
+#define MNSIM_MODE_BIT(mode)	(1U << (mode))
+#define MNSIM_PTR(p)		((__u64)(uintptr_t)(p))
+
+/* A command of number @nr, whatever the size of its structure. */
+#define MNSIM_IOC_RAW(nr, size)	\
+	_IOC(_IOC_READ | _IOC_WRITE, MNSIM_IOC_MAGIC, (nr), (size))
+/* Largest size _test_cmd_sized() passes; _IOC_SIZE holds up to 16383. */
+#define MNSIM_RAW_MAX		4096
+
+/*
+ * SKIP() in FIXTURE_SETUP. The 6.12 harness ends the test there. The 6.1 one
+ * goes on into the test body and reports a skip only for a test process that
+ * exits 255; KSELFTEST_PRIO_TEST tells the harnesses apart.
+ */
+#ifdef KSELFTEST_PRIO_TEST
+#define MNSIM_SETUP_SKIP	return
+#else
+#define MNSIM_SETUP_SKIP	_exit(255)
+#endif
+
+/*
+ * The command must fail, and with @expected_errno. A success stops the test,
+ * since later steps would build on the wrong state; a wrong errno does not.
+ */
+#define EXPECT_ERRNO(expected_errno, cmd)				\
+	do {								\
+		int __ret = (cmd);					\
+									\
+		ASSERT_GT(0, __ret);					\
+		EXPECT_EQ(-(expected_errno), __ret);			\
+	} while (0)
+
+/* ioctl() that retries EINTR. Return: 0 or -errno. */
+static inline int mnsim_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, cmd, arg);
+	} while (ret == -1 && errno == EINTR);
+	return ret == -1 ? -errno : ret;
+}
+
+#define test_ioctl(cmd, arg)	ASSERT_EQ(0, mnsim_ioctl(self->fd, (cmd), (arg)))
+#define test_err_ioctl(_errno, cmd, arg)				\
+	EXPECT_ERRNO(_errno, mnsim_ioctl(self->fd, (cmd), (arg)))
+
+/* Command @nr with @size encoded in it; @arg must hold @size bytes. */
+static inline int _test_ioctl_raw(int fd, unsigned int nr, size_t size,
+				  void *arg)
+{
+	return mnsim_ioctl(fd, MNSIM_IOC_RAW(nr, size), arg);
+}
+
+/*
+ * Command @nr carrying the @known bytes at @cmd as a @size-byte structure:
+ * truncated when shorter, zero-extended when longer, with @tail in its last
+ * byte. On success the first @known bytes of the result are copied back.
+ */
+static inline int _test_cmd_sized(int fd, unsigned int nr, void *cmd,
+				  size_t known, size_t size,
+				  unsigned char tail)
+{
+	static __u64 raw[MNSIM_RAW_MAX / sizeof(__u64)];
+	int ret;
+
+	if (size > sizeof(raw) || known > sizeof(raw))
+		return -E2BIG;
+	memset(raw, 0, sizeof(raw));
+	memcpy(raw, cmd, size < known ? size : known);
+	if (size > known)
+		((unsigned char *)raw)[size - 1] = tail;
+	ret = _test_ioctl_raw(fd, nr, size, raw);
+	if (!ret)
+		memcpy(cmd, raw, known);
+	return ret;
+}
+
+static inline int mnsim_open(void)
+{
+	return open(MNSIM_DEV_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* A mode this kernel can emulate, SOFT first; 0 if none. */
+static inline __u32 mnsim_any_mode(__u32 modes)
+{
+	if (modes & MNSIM_MODE_BIT(MNSIM_MODE_SOFT))
+		return MNSIM_MODE_SOFT;
+	if (modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS))
+		return MNSIM_MODE_ATS;
+	if (modes & MNSIM_MODE_BIT(MNSIM_MODE_DEFER))
+		return MNSIM_MODE_DEFER;
+	return 0;
+}
+
+/* ---- INFO ---- */
+
+static inline int _test_cmd_info(int fd, struct mnsim_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return mnsim_ioctl(fd, MNSIM_IOC_INFO, info);
+}
+#define test_cmd_info(info)	ASSERT_EQ(0, _test_cmd_info(self->fd, (info)))
+#define test_err_info(_errno, info)					\
+	EXPECT_ERRNO(_errno, _test_cmd_info(self->fd, (info)))
+
+/* ---- BIND / UNBIND ---- */
+
+static inline int _test_cmd_bind(int fd, __u32 mode, __s32 target,
+				 __u32 capacity)
+{
+	struct mnsim_bind cmd = {
+		.mode = mode,
+		.target = target,
+		.capacity = capacity,
+	};
+
+	return mnsim_ioctl(fd, MNSIM_IOC_BIND, &cmd);
+}
+#define test_cmd_bind(mode, target, capacity)				\
+	ASSERT_EQ(0, _test_cmd_bind(self->fd, (mode), (target), (capacity)))
+#define test_err_bind(_errno, mode, target, capacity)			\
+	EXPECT_ERRNO(_errno, _test_cmd_bind(self->fd, (mode), (target),	\
+					    (capacity)))
+
+static inline int _test_cmd_unbind(int fd)
+{
+	struct mnsim_unbind cmd = {};
+
+	return mnsim_ioctl(fd, MNSIM_IOC_UNBIND, &cmd);
+}
+#define test_cmd_unbind()	ASSERT_EQ(0, _test_cmd_unbind(self->fd))
+#define test_err_unbind(_errno)						\
+	EXPECT_ERRNO(_errno, _test_cmd_unbind(self->fd))
+
+/* ---- DEV_READ / DEV_WRITE ---- */
+
+/*
+ * One device access of @len bytes at @va (an address of the bound process)
+ * from or into @buf. @out, if not NULL, receives the structure as the kernel
+ * returned it, also on error (the per-call counters).
+ */
+static inline int _test_cmd_dev_access(int fd, unsigned long cmd_nr, __u64 va,
+				       __u64 len, void *buf,
+				       struct mnsim_access *out)
+{
+	struct mnsim_access cmd = {
+		.va = va,
+		.len = len,
+		.buf = MNSIM_PTR(buf),
+	};
+	int ret;
+
+	ret = mnsim_ioctl(fd, cmd_nr, &cmd);
+	if (out)
+		*out = cmd;
+	return ret;
+}
+
+#define _test_cmd_dev_read(fd, va, len, buf, out)			\
+	_test_cmd_dev_access(fd, MNSIM_IOC_DEV_READ, MNSIM_PTR(va), len, buf, out)
+#define test_cmd_dev_read(va, len, buf, out)				\
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, va, len, buf, out))
+#define test_err_dev_read(_errno, va, len, buf, out)			\
+	EXPECT_ERRNO(_errno, _test_cmd_dev_read(self->fd, va, len, buf, out))
+
+#define _test_cmd_dev_write(fd, va, len, buf, out)			\
+	_test_cmd_dev_access(fd, MNSIM_IOC_DEV_WRITE, MNSIM_PTR(va), len, buf, out)
+#define test_cmd_dev_write(va, len, buf, out)				\
+	ASSERT_EQ(0, _test_cmd_dev_write(self->fd, va, len, buf, out))
+#define test_err_dev_write(_errno, va, len, buf, out)			\
+	EXPECT_ERRNO(_errno, _test_cmd_dev_write(self->fd, va, len, buf, out))
+
+/* ---- DEV_RWV ---- */
+
+/* @out, if not NULL, receives the result, also on error (@done). */
+static inline int _test_cmd_dev_rwv(int fd, struct mnsim_vec_range *ranges,
+				    __u32 nr_ranges,
+				    struct mnsim_access_vec *out)
+{
+	struct mnsim_access_vec cmd = {
+		.nr_ranges = nr_ranges,
+		.ranges = MNSIM_PTR(ranges),
+	};
+	int ret;
+
+	ret = mnsim_ioctl(fd, MNSIM_IOC_DEV_RWV, &cmd);
+	if (out)
+		*out = cmd;
+	return ret;
+}
+#define test_cmd_dev_rwv(ranges, nr, out)				\
+	ASSERT_EQ(0, _test_cmd_dev_rwv(self->fd, (ranges), (nr), (out)))
+#define test_err_dev_rwv(_errno, ranges, nr, out)			\
+	EXPECT_ERRNO(_errno, _test_cmd_dev_rwv(self->fd, (ranges), (nr), (out)))
+
+static inline struct mnsim_vec_range mnsim_range(__u32 flags, const void *va,
+						 __u64 len, void *buf)
+{
+	struct mnsim_vec_range r = {
+		.flags = flags,
+		.va = MNSIM_PTR(va),
+		.len = len,
+		.buf = MNSIM_PTR(buf),
+	};
+
+	return r;
+}
+
+/* ---- FLUSH ---- */
+
+static inline int _test_cmd_flush(int fd)
+{
+	struct mnsim_flush cmd = {};
+
+	return mnsim_ioctl(fd, MNSIM_IOC_FLUSH, &cmd);
+}
+#define test_cmd_flush()	ASSERT_EQ(0, _test_cmd_flush(self->fd))
+#define test_err_flush(_errno)	EXPECT_ERRNO(_errno, _test_cmd_flush(self->fd))
+
+/* ---- STATS ---- */
+
+static inline int _test_cmd_stats(int fd, struct mnsim_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return mnsim_ioctl(fd, MNSIM_IOC_STATS, st);
+}
+#define test_cmd_stats(st)	ASSERT_EQ(0, _test_cmd_stats(self->fd, (st)))
+#define test_err_stats(_errno, st)					\
+	EXPECT_ERRNO(_errno, _test_cmd_stats(self->fd, (st)))
+
+/* How much counter @field of two STATS snapshots grew. */
+#define mnsim_delta(after, before, field)	((after)->field - (before)->field)
+
+/*
+ * Between two STATS snapshots the kernel told the device about a change of
+ * the CPU page table, through the callback that @mode flushes from: the
+ * secondary-TLB hook (ATS), start and end (SOFT) or end (DEFER). Only "at
+ * least once": counts differ between kernels (6.1 also calls the hook from
+ * invalidate_range_end(), 6.12 x86 from every TLB flush of the mm), and 6.12
+ * x86 may widen a range to a full flush.
+ */
+#define test_check_invalidated(mode, after, before)			\
+	do {								\
+		switch (mode) {						\
+		case MNSIM_MODE_ATS:					\
+			EXPECT_LE(1ULL,					\
+				  mnsim_delta(after, before, hook_calls));	\
+			break;						\
+		case MNSIM_MODE_SOFT:					\
+			EXPECT_LE(1ULL,					\
+				  mnsim_delta(after, before, start_calls));	\
+			EXPECT_LE(1ULL,					\
+				  mnsim_delta(after, before, end_calls));	\
+			break;						\
+		default:						\
+			EXPECT_LE(1ULL,					\
+				  mnsim_delta(after, before, end_calls));	\
+			break;						\
+		}							\
+		EXPECT_LE(1ULL, mnsim_delta(after, before, inval_calls) +	\
+				mnsim_delta(after, before, full_flushes));	\
+	} while (0)
+
+/* ---- memory ---- */
+
+/*
+ * Private anonymous memory that stays mapped with 4 KiB pages, so that THP
+ * and khugepaged stay away from it. Return: the mapping, or NULL.
+ */
+static inline void *mnsim_map(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* EINVAL: a kernel without THP, which is what we want anyway. */
+	if (madvise(p, len, MADV_NOHUGEPAGE) && errno != EINVAL) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Pattern @seed: two seeds that differ modulo 256 differ in every byte, and
+ * a byte differs from the ones 1, 256 and 4096 bytes away, so a copy from
+ * the wrong offset or page shows.
+ */
+static inline unsigned char mnsim_byte(size_t i, unsigned int seed)
+{
+	return (unsigned char)(seed + i * 7 + (i >> 8) * 13);
+}
+
+static inline void mnsim_fill(void *p, size_t len, unsigned int seed)
+{
+	unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		c[i] = mnsim_byte(i, seed);
+}
+
+/* Does @p hold @len bytes of pattern @seed? Usable in a forked child. */
+static inline bool mnsim_match(const void *p, size_t len, unsigned int seed)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i] != mnsim_byte(i, seed))
+			return false;
+	return true;
+}
+
+/* Are all @len bytes at @p equal to @byte? */
+static inline bool mnsim_all(const void *p, size_t len, unsigned char byte)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i] != byte)
+			return false;
+	return true;
+}
+
+/* ---- a test and its forked child ---- */
+
+/* Two pipes: the test talks on to_child, the child answers on to_parent. */
+struct mnsim_chan {
+	int to_child[2];
+	int to_parent[2];
+};
+
+static inline int mnsim_chan_open(struct mnsim_chan *ch)
+{
+	if (pipe(ch->to_child))
+		return -1;
+	if (pipe(ch->to_parent)) {
+		close(ch->to_child[0]);
+		close(ch->to_child[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After fork(), each side keeps only its ends, so that the child sees EOF
+ * when the test dies and no child outlives a failed test.
+ */
+static inline void mnsim_chan_child(struct mnsim_chan *ch)
+{
+	close(ch->to_child[1]);
+	close(ch->to_parent[0]);
+}
+
+static inline void mnsim_chan_parent(struct mnsim_chan *ch)
+{
+	close(ch->to_child[0]);
+	close(ch->to_parent[1]);
+}
+
+static inline int mnsim_send(int fd, unsigned char c)
+{
+	ssize_t ret;
+
+	do {
+		ret = write(fd, &c, 1);
+	} while (ret == -1 && errno == EINTR);
+	return ret == 1 ? 0 : -1;
+}
+
+/* Return: the byte received, or -1 on EOF or error. */
+static inline int mnsim_recv(int fd)
+{
+	unsigned char c;
+	ssize_t ret;
+
+	do {
+		ret = read(fd, &c, 1);
+	} while (ret == -1 && errno == EINTR);
+	return ret == 1 ? c : -1;
+}
+
+#endif /* __MNSIM_UTILS_H */
