@@ -57,6 +57,28 @@ MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
 
 struct mnsim_dev_ops;
 
+/* The life of a park: FREE -> ARMED -> PARKED -> RELEASED -> FREE. */
+enum mnsim_park_state {
+	MNSIM_PARK_FREE,
+	MNSIM_PARK_ARMED,	/* waiting for a matching callback */
+	MNSIM_PARK_PARKED,	/* a callback is held */
+	MNSIM_PARK_RELEASED,	/* told to go; FREE once the callback returns */
+};
+
+/**
+ * struct mnsim_park_slot - one armed or fired park
+ * @state: &enum mnsim_park_state
+ * @flags: MNSIM_PARK_START or _END, and MNSIM_PARK_DELAY
+ * @va: fires on a range containing it
+ * @timeout: longest stay, in jiffies
+ */
+struct mnsim_park_slot {
+	enum mnsim_park_state state;
+	unsigned int flags;
+	unsigned long va;
+	unsigned long timeout;
+};
+
 /**
  * struct mnsim_ctx - one emulated device, one open file
  * @ops: how the device walks and accesses memory (&mnsim_gup_ops)
@@ -77,6 +99,12 @@ struct mnsim_dev_ops;
  * @soft_wq: SOFT: fills of an address in an active range wait here
  * @saved: TLB counters kept across UNBIND for STATS
  * @cnt: callback and walk counters (atomic: updated outside any lock)
+ * @park_lock: protects @parks, @park_fired and @park_timeouts
+ * @parks: fault injection: callbacks to hold (MNSIM_IOC_PARK)
+ * @park_fired: parks fired since BIND
+ * @park_timeouts: parked callbacks that left on timeout since BIND
+ * @park_wq: parked callbacks wait here for release; releasers wait here for
+ *	released callbacks to return
  */
 struct mnsim_ctx {
 	const struct mnsim_dev_ops *ops;
@@ -104,6 +132,11 @@ struct mnsim_ctx {
 		atomic64_t fill_retries;
 		atomic64_t freed_refused;
 	} cnt;
+	spinlock_t park_lock;		/* see above */
+	struct mnsim_park_slot parks[MNSIM_MAX_PARKS];
+	u32 park_fired;
+	u32 park_timeouts;
+	wait_queue_head_t park_wq;
 };
 
 /* Per-call counters, returned by DEV_READ/DEV_WRITE/DEV_RWV. */
@@ -131,6 +164,140 @@ struct mnsim_dev_ops {
 		   unsigned long va, void __user *ubuf, size_t len,
 		   bool write);
 };
+
+/* ---- fault injection: parking invalidate_range_start/end -------------- */
+
+static bool mnsim_park_is(struct mnsim_ctx *ctx, struct mnsim_park_slot *slot,
+			  enum mnsim_park_state state)
+{
+	bool ret;
+
+	spin_lock(&ctx->park_lock);
+	ret = slot->state == state;
+	spin_unlock(&ctx->park_lock);
+	return ret;
+}
+
+/**
+ * mnsim_park_enter() - hold a callback if a park is armed for it
+ * @ctx: the device
+ * @event: MNSIM_PARK_START or MNSIM_PARK_END
+ * @range: the callback's range
+ *
+ * A park lets a test place the CPU threads of the seed's timeline exactly: the
+ * thread running the COW of addrA is "preempted" here until the test releases
+ * it. Never parks a non-blockable range (the OOM reaper's), and never longer
+ * than the park's timeout (at most 30 s, below the hung-task watchdog).
+ *
+ * Context: Process context. Sleeps only when @range is blockable. Takes and
+ * releases park_lock.
+ * Return: the slot to pass to mnsim_park_leave(), or -1.
+ */
+static int mnsim_park_enter(struct mnsim_ctx *ctx, unsigned int event,
+			    const struct mmu_notifier_range *range)
+{
+	struct mnsim_park_slot *slot = NULL;
+	long left;
+	int id;
+
+	if (!mmu_notifier_range_blockable(range))
+		return -1;
+
+	spin_lock(&ctx->park_lock);
+	for (id = 0; id < MNSIM_MAX_PARKS; id++) {
+		struct mnsim_park_slot *p = &ctx->parks[id];
+
+		if (p->state == MNSIM_PARK_ARMED && (p->flags & event) &&
+		    p->va >= range->start && p->va < range->end) {
+			p->state = MNSIM_PARK_PARKED;
+			ctx->park_fired++;
+			slot = p;
+			break;
+		}
+	}
+	spin_unlock(&ctx->park_lock);
+	if (!slot)
+		return -1;
+
+	wake_up_all(&ctx->park_wq);
+	left = wait_event_killable_timeout(ctx->park_wq,
+					   mnsim_park_is(ctx, slot,
+							 MNSIM_PARK_RELEASED),
+					   slot->timeout);
+	if (!left && !(slot->flags & MNSIM_PARK_DELAY)) {
+		spin_lock(&ctx->park_lock);
+		ctx->park_timeouts++;
+		spin_unlock(&ctx->park_lock);
+	}
+	return id;
+}
+
+/**
+ * mnsim_park_leave() - the parked callback is about to return
+ * @ctx: the device
+ * @id: what mnsim_park_enter() returned
+ *
+ * Context: Takes and releases park_lock.
+ */
+static void mnsim_park_leave(struct mnsim_ctx *ctx, int id)
+{
+	if (id < 0)
+		return;
+	spin_lock(&ctx->park_lock);
+	ctx->parks[id].state = MNSIM_PARK_FREE;
+	spin_unlock(&ctx->park_lock);
+	/* Pairs with the wait in mnsim_park_release(). */
+	wake_up_all(&ctx->park_wq);
+}
+
+static bool mnsim_park_count(struct mnsim_ctx *ctx,
+			     enum mnsim_park_state state, u32 *count)
+{
+	u32 n = 0;
+	int id;
+
+	spin_lock(&ctx->park_lock);
+	for (id = 0; id < MNSIM_MAX_PARKS; id++)
+		n += ctx->parks[id].state == state;
+	spin_unlock(&ctx->park_lock);
+	if (count)
+		*count = n;
+	return n;
+}
+
+/**
+ * mnsim_park_release() - release parked callbacks and/or disarm parks
+ * @ctx: the device
+ * @release: let every parked callback go, and wait until each has returned
+ * @disarm: drop parks that have not fired
+ *
+ * Takes no lock of the bound address space: the parked thread may hold its
+ * mmap_lock (a fault, munmap, mprotect, ksmd) or its per-VMA lock.
+ *
+ * Context: Process context; sleeps until released callbacks return. Takes
+ * and releases park_lock.
+ */
+static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
+			       bool disarm)
+{
+	int id;
+
+	spin_lock(&ctx->park_lock);
+	for (id = 0; id < MNSIM_MAX_PARKS; id++) {
+		struct mnsim_park_slot *p = &ctx->parks[id];
+
+		if (disarm && p->state == MNSIM_PARK_ARMED)
+			p->state = MNSIM_PARK_FREE;
+		if (release && p->state == MNSIM_PARK_PARKED)
+			p->state = MNSIM_PARK_RELEASED;
+	}
+	spin_unlock(&ctx->park_lock);
+	if (!release)
+		return;
+	wake_up_all(&ctx->park_wq);
+	wait_event(ctx->park_wq,
+		   !mnsim_park_count(ctx, MNSIM_PARK_RELEASED, NULL));
+}
 
 /* ---- mmu_notifier callbacks ------------------------------------------ */
 
@@ -172,7 +339,8 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
  * between start and end, which is why ATS needs the hook.
  *
  * Context: May be called with !mmu_notifier_range_blockable(). Takes and
- * releases tlb.lock; does not sleep. Never fails.
+ * releases tlb.lock; sleeps only in an armed park of a blockable range.
+ * Never fails.
  * Return: 0.
  */
 static int mnsim_range_start(struct mmu_notifier *mn,
@@ -180,10 +348,14 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
+	int park;
 
 	atomic64_inc(&ctx->cnt.start_calls);
-	if (ctx->mode != MNSIM_MODE_SOFT)
+	park = mnsim_park_enter(ctx, MNSIM_PARK_START, range);
+	if (ctx->mode != MNSIM_MODE_SOFT) {
+		mnsim_park_leave(ctx, park);
 		return 0;
+	}
 
 	spin_lock(&tlb->lock);
 	if (ctx->soft_active++ == 0) {
@@ -200,6 +372,7 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	 */
 	__sec_tlb_invalidate(tlb, range->start, range->end);
 	spin_unlock(&tlb->lock);
+	mnsim_park_leave(ctx, park);
 	return 0;
 }
 
@@ -215,7 +388,8 @@ static int mnsim_range_start(struct mmu_notifier *mn,
  * A range that began before BIND ends without a counted start: the count
  * saturates at 0, and the flush here drops anything filled during that range.
  *
- * Context: Takes and releases tlb.lock; does not sleep.
+ * Context: Takes and releases tlb.lock; sleeps only in an armed park of a
+ * blockable range.
  */
 static void mnsim_range_end(struct mmu_notifier *mn,
 			    const struct mmu_notifier_range *range)
@@ -223,20 +397,23 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
 	bool wake = false;
+	int park;
 
 	atomic64_inc(&ctx->cnt.end_calls);
-	if (ctx->mode == MNSIM_MODE_ATS)
-		return;
-
-	spin_lock(&tlb->lock);
-	__sec_tlb_invalidate(tlb, range->start, range->end);
-	if (ctx->mode == MNSIM_MODE_SOFT && ctx->soft_active) {
-		/* Pairs with the increment in mnsim_range_start(). */
-		wake = --ctx->soft_active == 0;
+	/* Before DEFER's flush: the seed's thread is preempted before its end. */
+	park = mnsim_park_enter(ctx, MNSIM_PARK_END, range);
+	if (ctx->mode != MNSIM_MODE_ATS) {
+		spin_lock(&tlb->lock);
+		__sec_tlb_invalidate(tlb, range->start, range->end);
+		if (ctx->mode == MNSIM_MODE_SOFT && ctx->soft_active) {
+			/* Pairs with the increment in mnsim_range_start(). */
+			wake = --ctx->soft_active == 0;
+		}
+		spin_unlock(&tlb->lock);
 	}
-	spin_unlock(&tlb->lock);
 	if (wake)
 		wake_up_all(&ctx->soft_wq);
+	mnsim_park_leave(ctx, park);
 }
 
 /**
@@ -692,6 +869,10 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 	atomic64_set(&ctx->cnt.faults, 0);
 	atomic64_set(&ctx->cnt.fill_retries, 0);
 	atomic64_set(&ctx->cnt.freed_refused, 0);
+	spin_lock(&ctx->park_lock);
+	ctx->park_fired = 0;
+	ctx->park_timeouts = 0;
+	spin_unlock(&ctx->park_lock);
 }
 
 /**
@@ -765,6 +946,8 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 
 	lockdep_assert_held_write(&ctx->bind_rwsem);
 
+	/* unregister waits for callbacks in flight: none may stay parked. */
+	mnsim_park_release(ctx, true, true);
 	if (ctx->mode == MNSIM_MODE_ATS)
 		mmu_notifier_unregister(&ctx->tlb_mn, ctx->mm);
 	mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
@@ -811,6 +994,11 @@ static int mnsim_ioctl_unbind(struct mnsim_ctx *ctx, void *data)
 		return -EOPNOTSUPP;
 	if (arg->__pad || arg->__reserved)
 		return -EINVAL;
+	/*
+	 * A device access waiting for a parked range end holds bind_rwsem for
+	 * read: release the park before queueing for write.
+	 */
+	mnsim_park_release(ctx, true, true);
 	down_write(&ctx->bind_rwsem);
 	if (ctx->bound) {
 		__mnsim_unbind(ctx);
@@ -958,6 +1146,64 @@ static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 	return 0;
 }
 
+static int mnsim_ioctl_park(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_park *arg = data;
+	unsigned int event = arg->flags & (MNSIM_PARK_START | MNSIM_PARK_END);
+	int id, ret = -EBUSY;
+
+	if (arg->flags & ~(MNSIM_PARK_START | MNSIM_PARK_END | MNSIM_PARK_DELAY))
+		return -EOPNOTSUPP;
+	if (arg->__pad || arg->__reserved || !event ||
+	    event == (MNSIM_PARK_START | MNSIM_PARK_END) ||
+	    arg->timeout_ms > MNSIM_MAX_PARK_MS || arg->va >= TASK_SIZE_MAX)
+		return -EINVAL;
+
+	down_read(&ctx->bind_rwsem);
+	if (!ctx->bound) {
+		up_read(&ctx->bind_rwsem);
+		return -ENXIO;
+	}
+	spin_lock(&ctx->park_lock);
+	for (id = 0; id < MNSIM_MAX_PARKS; id++) {
+		struct mnsim_park_slot *p = &ctx->parks[id];
+
+		if (p->state != MNSIM_PARK_FREE)
+			continue;
+		p->state = MNSIM_PARK_ARMED;
+		p->flags = arg->flags;
+		p->va = arg->va;
+		p->timeout = msecs_to_jiffies(arg->timeout_ms ?:
+					      MNSIM_MAX_PARK_MS);
+		arg->id = id;
+		ret = 0;
+		break;
+	}
+	spin_unlock(&ctx->park_lock);
+	up_read(&ctx->bind_rwsem);
+	return ret;
+}
+
+static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_park_ctl *arg = data;
+
+	if (arg->flags & ~(MNSIM_PARK_CTL_RELEASE | MNSIM_PARK_CTL_DISARM))
+		return -EOPNOTSUPP;
+	if (arg->__reserved)
+		return -EINVAL;
+
+	mnsim_park_release(ctx, arg->flags & MNSIM_PARK_CTL_RELEASE,
+			   arg->flags & MNSIM_PARK_CTL_DISARM);
+	mnsim_park_count(ctx, MNSIM_PARK_ARMED, &arg->armed);
+	mnsim_park_count(ctx, MNSIM_PARK_PARKED, &arg->parked);
+	spin_lock(&ctx->park_lock);
+	arg->fired = ctx->park_fired;
+	arg->timeouts = ctx->park_timeouts;
+	spin_unlock(&ctx->park_lock);
+	return 0;
+}
+
 union mnsim_ucmd {
 	struct mnsim_info info;
 	struct mnsim_bind bind;
@@ -966,6 +1212,8 @@ union mnsim_ucmd {
 	struct mnsim_access_vec vec;
 	struct mnsim_flush flush;
 	struct mnsim_stats stats;
+	struct mnsim_park park;
+	struct mnsim_park_ctl park_ctl;
 };
 
 struct mnsim_ioctl_op {
@@ -990,6 +1238,8 @@ static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
 	MNSIM_OP(MNSIM_IOC_DEV_RWV, mnsim_ioctl_rwv, struct mnsim_access_vec),
 	MNSIM_OP(MNSIM_IOC_FLUSH, mnsim_ioctl_flush, struct mnsim_flush),
 	MNSIM_OP(MNSIM_IOC_STATS, mnsim_ioctl_stats, struct mnsim_stats),
+	MNSIM_OP(MNSIM_IOC_PARK, mnsim_ioctl_park, struct mnsim_park),
+	MNSIM_OP(MNSIM_IOC_PARK_CTL, mnsim_ioctl_park_ctl, struct mnsim_park_ctl),
 };
 
 /*
@@ -1035,6 +1285,8 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	ctx->ops = &mnsim_gup_ops;
 	init_rwsem(&ctx->bind_rwsem);
 	init_waitqueue_head(&ctx->soft_wq);
+	spin_lock_init(&ctx->park_lock);
+	init_waitqueue_head(&ctx->park_wq);
 	file->private_data = ctx;
 	return 0;
 }
@@ -1043,6 +1295,7 @@ static int mnsim_release_file(struct inode *inode, struct file *file)
 {
 	struct mnsim_ctx *ctx = file->private_data;
 
+	mnsim_park_release(ctx, true, true);
 	down_write(&ctx->bind_rwsem);
 	if (ctx->bound)
 		__mnsim_unbind(ctx);

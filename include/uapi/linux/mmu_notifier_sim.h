@@ -46,7 +46,8 @@
  *            address that is not mapped, not permitted (a write to a
  *            read-only mapping), VM_IO/VM_PFNMAP or ZONE_DEVICE memory
  * ENXIO      the command needs a bound device and this one is not bound
- * EBUSY      BIND on a device that is already bound
+ * EBUSY      BIND on a device that is already bound; PARK with every park
+ *            slot in use
  * ESRCH      BIND: no such process, or it has no address space;
  *            device access: the bound address space has exited
  * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
@@ -300,6 +301,73 @@ struct mnsim_unbind {
 	__aligned_u64 __reserved;
 };
 
+/* mnsim_park.flags */
+#define MNSIM_PARK_START	(1U << 0)	/* in invalidate_range_start() */
+#define MNSIM_PARK_END		(1U << 1)	/* in invalidate_range_end() */
+#define MNSIM_PARK_DELAY	(1U << 2)	/* sleep, don't wait for release */
+
+/* Most parks armed at once on one device. */
+#define MNSIM_MAX_PARKS		8
+/* Longest a callback stays parked, in milliseconds. */
+#define MNSIM_MAX_PARK_MS	30000
+
+/**
+ * struct mnsim_park - ioctl(MNSIM_IOC_PARK), fault injection: arm a park
+ * @flags: exactly one of %MNSIM_PARK_START and %MNSIM_PARK_END, optionally
+ *	%MNSIM_PARK_DELAY
+ * @timeout_ms: longest the callback stays parked; 0 selects
+ *	%MNSIM_MAX_PARK_MS, above it is EINVAL. With %MNSIM_PARK_DELAY the
+ *	callback sleeps exactly this long (an interruptible timed delay).
+ * @va: the park fires on the first matching callback whose range contains
+ *	@va, once
+ * @id: (out) the park's slot, 0 to %MNSIM_MAX_PARKS - 1
+ * @__pad: must be 0
+ * @__reserved: must be 0
+ *
+ * The thread that runs the bound device's invalidate_range_start() or _end()
+ * for @va is held there — before the device does anything for that callback,
+ * in particular before DEFER's flush at end — until MNSIM_IOC_PARK_CTL
+ * releases it, the timeout passes, or it gets a fatal signal. Only ranges
+ * for which mmu_notifier_range_blockable() holds are parked; others pass
+ * and the park stays armed. UNBIND and close release and disarm every park.
+ * EBUSY: %MNSIM_MAX_PARKS parks are armed or parked already.
+ */
+struct mnsim_park {
+	__u32 flags;
+	__u32 timeout_ms;
+	__aligned_u64 va;
+	__u32 id;
+	__u32 __pad;
+	__aligned_u64 __reserved;
+};
+
+/* mnsim_park_ctl.flags */
+#define MNSIM_PARK_CTL_RELEASE	(1U << 0)	/* let parked callbacks go */
+#define MNSIM_PARK_CTL_DISARM	(1U << 1)	/* drop parks not yet fired */
+
+/**
+ * struct mnsim_park_ctl - ioctl(MNSIM_IOC_PARK_CTL), query or release parks
+ * @flags: 0 (query only) or a combination of %MNSIM_PARK_CTL_RELEASE and
+ *	%MNSIM_PARK_CTL_DISARM
+ * @armed: (out) parks armed and not yet fired, after the command
+ * @parked: (out) callbacks parked now, after the command
+ * @fired: (out) parks fired since BIND
+ * @timeouts: (out) parked callbacks that left on timeout since BIND
+ * @__reserved: must be 0
+ *
+ * RELEASE returns only after every released callback has returned. The
+ * command takes no lock of the bound address space, so it works while the
+ * parked thread holds its mmap_lock.
+ */
+struct mnsim_park_ctl {
+	__u32 flags;
+	__u32 armed;
+	__u32 parked;
+	__u32 fired;
+	__u32 timeouts;
+	__u32 __reserved;
+};
+
 #define MNSIM_IOC_INFO		_IOWR(MNSIM_IOC_MAGIC, 0x00, struct mnsim_info)
 #define MNSIM_IOC_BIND		_IOWR(MNSIM_IOC_MAGIC, 0x01, struct mnsim_bind)
 #define MNSIM_IOC_UNBIND	_IOWR(MNSIM_IOC_MAGIC, 0x02, struct mnsim_unbind)
@@ -308,5 +376,7 @@ struct mnsim_unbind {
 #define MNSIM_IOC_DEV_RWV	_IOWR(MNSIM_IOC_MAGIC, 0x05, struct mnsim_access_vec)
 #define MNSIM_IOC_FLUSH		_IOWR(MNSIM_IOC_MAGIC, 0x06, struct mnsim_flush)
 #define MNSIM_IOC_STATS		_IOWR(MNSIM_IOC_MAGIC, 0x07, struct mnsim_stats)
+#define MNSIM_IOC_PARK		_IOWR(MNSIM_IOC_MAGIC, 0x08, struct mnsim_park)
+#define MNSIM_IOC_PARK_CTL	_IOWR(MNSIM_IOC_MAGIC, 0x09, struct mnsim_park_ctl)
 
 #endif /* _UAPI_LINUX_MMU_NOTIFIER_SIM_H */
