@@ -91,13 +91,14 @@ struct mnsim_park_slot {
  * @tlb_mn: ATS only: the subscription with the secondary-TLB hook. From 6.6
  *	an ops table with the hook may not also have start/end.
  * @range_mn: the subscription with invalidate_range_start/end and release
- * @tlb: the secondary TLB; its lock also protects the fields below it
+ * @tlb: the secondary TLB; tlb.lock also protects @dead and the @soft_*
+ *	fields
  * @dead: release() ran: the address space is gone
  * @soft_active: SOFT: invalidate_range_start() calls not yet ended
  * @soft_start: SOFT: lowest start of the active ranges
  * @soft_end: SOFT: highest end of the active ranges
  * @soft_wq: SOFT: fills of an address in an active range wait here
- * @saved: TLB counters kept across UNBIND for STATS
+ * @saved: TLB counters kept across UNBIND for STATS; under @bind_rwsem
  * @cnt: callback and walk counters (atomic: updated outside any lock)
  * @park_lock: protects @parks, @park_fired and @park_timeouts
  * @parks: fault injection: callbacks to hold (MNSIM_IOC_PARK)
@@ -115,7 +116,6 @@ struct mnsim_ctx {
 	struct mmu_notifier tlb_mn;
 	struct mmu_notifier range_mn;
 	struct sec_tlb tlb;
-	/* protected by tlb.lock: */
 	bool dead;
 	unsigned int soft_active;
 	unsigned long soft_start;
@@ -385,8 +385,11 @@ static int mnsim_range_start(struct mmu_notifier *mn,
  * read a page the CPU already replaced (case B) or freed (case A).
  *
  * SOFT flushes again and unblocks refills when the last active range ends.
- * A range that began before BIND ends without a counted start: the count
- * saturates at 0, and the flush here drops anything filled during that range.
+ * An end without a counted start would need a range in flight across
+ * mmu_notifier_register(), which holds the mmap_lock for write and
+ * mm_take_all_locks() (the rmap locks that invalidations outside the mmap_lock
+ * hold from start to end). Defensively, the count saturates at 0 and this
+ * flush drops anything filled during such a range.
  *
  * Context: Takes and releases tlb.lock; sleeps only in an armed park of a
  * blockable range.
@@ -782,11 +785,13 @@ static int mnsim_access(struct mnsim_ctx *ctx, u64 va, u64 len, u64 ubuf,
 /* ---- bind / unbind ---------------------------------------------------- */
 
 /*
- * Binding another process: at least as strict as ptrace attach. A module
- * cannot call ptrace_may_access(), so we ask for what it grants a privileged
- * tracer in every case: CAP_SYS_PTRACE over the target's credentials and over
- * its address space (which covers a non-dumpable target). Same-uid callers
- * without the capability are refused, which ptrace would allow.
+ * Binding another process. A module cannot call ptrace_may_access(), so we
+ * ask for the capability with which it lets any tracer through its own
+ * checks: CAP_SYS_PTRACE over the target's credentials and over its address
+ * space (which covers a non-dumpable target). Same-uid callers without the
+ * capability are refused, which ptrace would allow. LSM hooks (Yama's
+ * ptrace_scope=3 refuses even CAP_SYS_PTRACE) are not consulted; the device
+ * node is 0600, so only its owner (root) can reach this at all.
  */
 static bool mnsim_may_attach(struct task_struct *task, struct mm_struct *mm)
 {
@@ -854,8 +859,6 @@ static int mnsim_check_bind(const struct mnsim_bind *arg)
 	default:
 		return -EINVAL;
 	}
-	if (arg->capacity > min(max_capacity, SEC_TLB_MAX_CAPACITY))
-		return -EINVAL;
 	return 0;
 }
 
@@ -893,6 +896,8 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	ret = mnsim_check_bind(arg);
 	if (ret)
 		return ret;
+	if (capacity > min(max_capacity, SEC_TLB_MAX_CAPACITY))
+		return -EINVAL;
 	mm = mnsim_target_mm(arg->target);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
@@ -1216,8 +1221,13 @@ union mnsim_ucmd {
 	struct mnsim_park_ctl park_ctl;
 };
 
+/*
+ * @size: the structure as this kernel knows it; @min_size: its first release
+ * (equal until a structure grows at its end).
+ */
 struct mnsim_ioctl_op {
 	unsigned int size;
+	unsigned int min_size;
 	int (*fn)(struct mnsim_ctx *ctx, void *data);
 };
 
@@ -1226,6 +1236,7 @@ struct mnsim_ioctl_op {
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union mnsim_ucmd) <	\
 					  sizeof(_struct)),		\
+		.min_size = sizeof(_struct),				\
 		.fn = _fn,						\
 	}
 
@@ -1263,14 +1274,14 @@ static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	    nr >= ARRAY_SIZE(mnsim_ioctl_ops) || !mnsim_ioctl_ops[nr].fn)
 		return -ENOTTY;
 	op = &mnsim_ioctl_ops[nr];
-	if (usize < op->size)
+	if (usize < op->min_size)
 		return -EINVAL;
 	ret = copy_struct_from_user(&buf, op->size, uptr, usize);
 	if (ret)
 		return ret;
 
 	ret = op->fn(ctx, &buf);
-	if (copy_to_user(uptr, &buf, op->size) && !ret)
+	if (copy_to_user(uptr, &buf, min(usize, op->size)) && !ret)
 		ret = -EFAULT;
 	return ret;
 }
@@ -1322,13 +1333,21 @@ static struct miscdevice mnsim_misc = {
 
 static int __init mnsim_init(void)
 {
+	if (!default_capacity || default_capacity > SEC_TLB_MAX_CAPACITY) {
+		pr_err("default_capacity must be 1 to %u\n",
+		       SEC_TLB_MAX_CAPACITY);
+		return -EINVAL;
+	}
 	return misc_register(&mnsim_misc);
 }
 
 static void __exit mnsim_exit(void)
 {
 	misc_deregister(&mnsim_misc);
-	/* Wait for any SRCU-deferred notifier work before the text goes. */
+	/*
+	 * Every subscription was unregistered synchronously at close; this
+	 * keeps unload safe should one ever be dropped with mmu_notifier_put().
+	 */
 	mmu_notifier_synchronize();
 }
 

@@ -18,10 +18,11 @@
  * ``_IOWR`` so that the structure size is encoded in the command.
  *
  * Extensibility follows the DRM rule: the kernel dispatches on the command
- * number and reads ``_IOC_SIZE(cmd)`` bytes. A caller built against an older
- * (shorter) structure is zero-extended; a caller built against a newer
- * (longer) structure is accepted only when every byte the kernel does not
- * know is zero. Every structure carries a ``flags`` word (unknown bits are
+ * number and reads ``_IOC_SIZE(cmd)`` bytes. Structures only grow at the end.
+ * A size below the structure's first release is refused; once a structure
+ * has grown, a caller built against an older (shorter) release is
+ * zero-extended. A caller built against a newer (longer) structure is
+ * accepted only when every byte the kernel does not know is zero. Every structure carries a ``flags`` word (unknown bits are
  * refused) and ``__reserved`` fields that must be zero. Output fields are
  * always fully written, including padding.
  *
@@ -138,8 +139,8 @@ struct mnsim_info {
  * @target: pid (in the caller's pid namespace) whose address space the device
  *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
  *	Another process needs CAP_SYS_PTRACE in the user namespaces of both its
- *	credentials and its address space: a strict superset of what
- *	ptrace(PTRACE_ATTACH) asks of a privileged tracer.
+ *	credentials and its address space, even for a caller of the same uid
+ *	(ptrace would let that one through without it). LSMs are not asked.
  * @capacity: number of secondary-TLB entries, preallocated now; 0 selects
  *	the default. Above &mnsim_info.max_capacity: EINVAL.
  * @__reserved: must be 0
@@ -249,7 +250,7 @@ struct mnsim_flush {
  * @fills: (out) entries inserted after a page-table walk
  * @evictions: (out) live entries dropped to make room
  * @inval_calls: (out) range invalidations of the TLB, from any source
- * @inval_entries: (out) live entries dropped by range invalidations
+ * @inval_entries: (out) live entries dropped by invalidations and flushes
  * @full_flushes: (out) whole-TLB flushes (generation bumps)
  * @hook_calls: (out) calls of the secondary-TLB hook
  * @start_calls: (out) calls of invalidate_range_start()
@@ -317,7 +318,8 @@ struct mnsim_unbind {
  *	%MNSIM_PARK_DELAY
  * @timeout_ms: longest the callback stays parked; 0 selects
  *	%MNSIM_MAX_PARK_MS, above it is EINVAL. With %MNSIM_PARK_DELAY the
- *	callback sleeps exactly this long (an interruptible timed delay).
+ *	callback sleeps this long unless released earlier (a timed delay
+ *	rather than a park; a timeout is then not counted).
  * @va: the park fires on the first matching callback whose range contains
  *	@va, once
  * @id: (out) the park's slot, 0 to %MNSIM_MAX_PARKS - 1
