@@ -22,9 +22,10 @@
  * A size below the structure's first release is refused; once a structure
  * has grown, a caller built against an older (shorter) release is
  * zero-extended. A caller built against a newer (longer) structure is
- * accepted only when every byte the kernel does not know is zero. Every structure carries a ``flags`` word (unknown bits are
- * refused) and ``__reserved`` fields that must be zero. Output fields are
- * always fully written, including padding.
+ * accepted only when every byte the kernel does not know is zero. Every
+ * structure carries a ``flags`` word (unknown bits are refused) and
+ * ``__reserved`` fields that must be zero. Output fields are always fully
+ * written, including padding.
  *
  * Addresses are user virtual addresses of the bound process. ``va`` and
  * ``len`` of a device access need no alignment; the range must not wrap and

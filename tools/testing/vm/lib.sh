@@ -7,7 +7,7 @@
 #   CACHE               ${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 #   log MSG... / die MSG...        messages go to stderr only
 #   need_pkgs PKG...               idempotent apt-get install (skips when dpkg says installed)
-#   apt_lists_ensure PKG           run `apt-get update` once if apt does not know PKG
+#   apt_update_once                `apt-get update`, at most once per script run
 #   apt_candidate PKG              candidate version of PKG (empty when unknown)
 #   apt_lists_sig                  changes whenever the apt lists change (cache key)
 #   fetch_deb PKG VERSION          apt-get download into $CACHE/debs once; prints the .deb path
@@ -64,10 +64,6 @@ apt_candidate() {
 	apt-cache policy "$1" 2>/dev/null | awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
 }
 
-apt_lists_ensure() {
-	[ -n "$(apt_candidate "$1")" ] || apt_update_once
-}
-
 # apt's binary cache is disabled on this image (docker-clean), so every
 # apt-cache call costs ~0.6 s: scripts remember answers keyed on this.
 apt_lists_sig() {
@@ -95,7 +91,7 @@ fetch_deb() {
 	log "downloading $pkg=$ver"
 	tmpd=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
 	# apt-get download writes into the current directory; its stdout is not ours
-	(cd "$tmpd" && apt-get download -q "$pkg=$ver" >&2) ||
+	(cd "$tmpd" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
 		{ rm -rf "$tmpd"; die "apt-get download $pkg=$ver failed"; }
 	mv -f "$tmpd/${path##*/}" "$path" || { rm -rf "$tmpd"; die "unexpected file name for $pkg"; }
 	rm -rf "$tmpd"
