@@ -41,6 +41,9 @@
 #include "compat.h"
 #include "sec_tlb.h"
 
+#define CREATE_TRACE_POINTS
+#include "mnsim_trace.h"
+
 /*
  * A one-page device access gives up with -EAGAIN after this many walks raced
  * by invalidations or faults of the caller's buffer.
@@ -106,6 +109,14 @@ struct mnsim_park_slot {
  * @park_timeouts: parked callbacks that left on timeout since BIND
  * @park_wq: parked callbacks wait here for release; releasers wait here for
  *	released callbacks to return
+ * @id: device number, for trace events
+ * @record: BIND asked for MNSIM_BIND_RECORD; constant while bound
+ * @ev_lock: protects @ev_ring, @ev_head, @ev_tail and @ev_lost. Innermost:
+ *	taken under tlb.lock and from the secondary-TLB hook
+ * @ev_ring: %MNSIM_EVENT_RING records, allocated at the first recording BIND
+ * @ev_head: sequence number of the next record written
+ * @ev_tail: sequence number of the next record read
+ * @ev_lost: records overwritten unread since BIND
  */
 struct mnsim_ctx {
 	const struct mnsim_dev_ops *ops;
@@ -137,7 +148,70 @@ struct mnsim_ctx {
 	u32 park_fired;
 	u32 park_timeouts;
 	wait_queue_head_t park_wq;
+	unsigned int id;
+	bool record;
+	spinlock_t ev_lock;		/* see above */
+	struct mnsim_event *ev_ring;
+	u64 ev_head;
+	u64 ev_tail;
+	u64 ev_lost;
 };
+
+static atomic_t mnsim_next_id = ATOMIC_INIT(0);
+
+/**
+ * mnsim_ev() - record an event in the ring and as a trace event
+ * @ctx: the device
+ * @type: &enum mnsim_event_type
+ * @start: first byte
+ * @end: one past the last byte
+ * @value: type-specific, see &struct mnsim_event
+ * @flags: MNSIM_EVF_*
+ * @count: TLB entries dropped
+ *
+ * Never allocates or sleeps: the ring is preallocated at BIND, so the hook can
+ * record under the page-table lock.
+ *
+ * Context: Any context. Takes and releases ev_lock.
+ */
+static void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
+		     unsigned long start, unsigned long end, u64 value,
+		     unsigned int flags, unsigned int count)
+{
+	struct mnsim_event ev = {
+		.time_ns = ktime_get_ns(),
+		.start = start,
+		.end = end,
+		.value = value,
+		.type = type,
+		.tid = task_pid_nr(current),
+		.flags = flags,
+		.count = count,
+	};
+
+	if (READ_ONCE(ctx->record)) {
+		spin_lock(&ctx->ev_lock);
+		ev.seq = ctx->ev_head;
+		if (ctx->ev_head - ctx->ev_tail == MNSIM_EVENT_RING) {
+			ctx->ev_tail++;
+			ctx->ev_lost++;
+		}
+		ctx->ev_ring[ctx->ev_head++ % MNSIM_EVENT_RING] = ev;
+		spin_unlock(&ctx->ev_lock);
+	}
+	trace_mnsim_event(ctx->id, &ev);
+}
+
+static void mnsim_ev_range(struct mnsim_ctx *ctx, unsigned int type,
+			   const struct mmu_notifier_range *range,
+			   unsigned int count)
+{
+	unsigned int flags = mmu_notifier_range_blockable(range) ?
+			     MNSIM_EVF_BLOCKABLE : 0;
+
+	mnsim_ev(ctx, type, range->start, range->end, range->event, flags,
+		 count);
+}
 
 /* Per-call counters, returned by DEV_READ/DEV_WRITE/DEV_RWV. */
 struct mnsim_call {
@@ -219,6 +293,7 @@ static int mnsim_park_enter(struct mnsim_ctx *ctx, unsigned int event,
 	if (!slot)
 		return -1;
 
+	mnsim_ev(ctx, MNSIM_EV_PARK, range->start, range->end, event, 0, 0);
 	wake_up_all(&ctx->park_wq);
 	left = wait_event_killable_timeout(ctx->park_wq,
 					   mnsim_park_is(ctx, slot,
@@ -229,6 +304,7 @@ static int mnsim_park_enter(struct mnsim_ctx *ctx, unsigned int event,
 		ctx->park_timeouts++;
 		spin_unlock(&ctx->park_lock);
 	}
+	mnsim_ev(ctx, MNSIM_EV_UNPARK, range->start, range->end, event, 0, 0);
 	return id;
 }
 
@@ -325,8 +401,11 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, tlb_mn);
 
+	unsigned int n;
+
 	atomic64_inc(&ctx->cnt.hook_calls);
-	sec_tlb_invalidate(&ctx->tlb, start, end);
+	n = sec_tlb_invalidate(&ctx->tlb, start, end);
+	mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
 }
 
 /**
@@ -348,11 +427,13 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
+	unsigned int n = 0;
 	int park;
 
 	atomic64_inc(&ctx->cnt.start_calls);
 	park = mnsim_park_enter(ctx, MNSIM_PARK_START, range);
 	if (ctx->mode != MNSIM_MODE_SOFT) {
+		mnsim_ev_range(ctx, MNSIM_EV_START, range, 0);
 		mnsim_park_leave(ctx, park);
 		return 0;
 	}
@@ -370,8 +451,9 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	 * its sec_tlb_read_retry(); one that begins after it sees soft_active
 	 * under tlb.lock in mnsim_fill_ok(). Pairs with mnsim_range_end().
 	 */
-	__sec_tlb_invalidate(tlb, range->start, range->end);
+	n = __sec_tlb_invalidate(tlb, range->start, range->end);
 	spin_unlock(&tlb->lock);
+	mnsim_ev_range(ctx, MNSIM_EV_START, range, n);
 	mnsim_park_leave(ctx, park);
 	return 0;
 }
@@ -399,6 +481,7 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
+	unsigned int n = 0;
 	bool wake = false;
 	int park;
 
@@ -407,7 +490,7 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	park = mnsim_park_enter(ctx, MNSIM_PARK_END, range);
 	if (ctx->mode != MNSIM_MODE_ATS) {
 		spin_lock(&tlb->lock);
-		__sec_tlb_invalidate(tlb, range->start, range->end);
+		n = __sec_tlb_invalidate(tlb, range->start, range->end);
 		if (ctx->mode == MNSIM_MODE_SOFT && ctx->soft_active) {
 			/* Pairs with the increment in mnsim_range_start(). */
 			wake = --ctx->soft_active == 0;
@@ -416,6 +499,7 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	}
 	if (wake)
 		wake_up_all(&ctx->soft_wq);
+	mnsim_ev_range(ctx, MNSIM_EV_END, range, n);
 	mnsim_park_leave(ctx, park);
 }
 
@@ -434,13 +518,17 @@ static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
 
+	unsigned int n;
+
 	atomic64_inc(&ctx->cnt.release_calls);
 	spin_lock(&tlb->lock);
 	ctx->dead = true;
 	ctx->soft_active = 0;
+	n = tlb->nr_live;
 	__sec_tlb_flush_all(tlb);
 	spin_unlock(&tlb->lock);
 	wake_up_all(&ctx->soft_wq);
+	mnsim_ev(ctx, MNSIM_EV_RELEASE, 0, ULONG_MAX, 0, 0, n);
 }
 
 static const struct mmu_notifier_ops mnsim_tlb_ops = {
@@ -663,7 +751,7 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
 #define MNSIM_NEED_WALK		1
 
 /**
- * mnsim_access_page() - one device access that does not cross a page
+ * __mnsim_access_page() - one device access that does not cross a page
  * @ctx: the device
  * @va: device address
  * @ubuf: caller's buffer
@@ -680,11 +768,12 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
  * bind_rwsem for read. Takes and releases tlb.lock.
  * Return: 0 or a negative errno of the uAPI table.
  */
-static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
-			     void __user *ubuf, size_t len, bool write,
-			     struct mnsim_call *call)
+static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
+			       void __user *ubuf, size_t len, bool write,
+			       struct mnsim_call *call)
 {
 	unsigned int perm = write ? SEC_TLB_W : SEC_TLB_R;
+	unsigned int evf = write ? MNSIM_EVF_WRITE : 0;
 	struct sec_tlb *tlb = &ctx->tlb;
 	struct sec_tlb_xlate x, walked;
 	unsigned int tries = 0;
@@ -700,12 +789,16 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			ret = MNSIM_NEED_WALK;
 			if (__mnsim_fill_ok(ctx, va, seq)) {
 				__sec_tlb_insert(tlb, &walked);
+				mnsim_ev(ctx, MNSIM_EV_FILL, walked.va,
+					 walked.va + PAGE_SIZE, 0, evf, 0);
 				x = walked;
 				ret = ctx->ops->dma(ctx, &x, va, ubuf, len,
 						    write);
 			}
 		} else if (__sec_tlb_lookup(tlb, va, perm, &x)) {
 			call->hits++;
+			mnsim_ev(ctx, MNSIM_EV_HIT, x.va, x.va + PAGE_SIZE, 0,
+				 evf, 0);
 			ret = ctx->ops->dma(ctx, &x, va, ubuf, len, write);
 		} else {
 			call->misses++;
@@ -738,6 +831,30 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			return ret;
 		have_walk = true;
 	}
+}
+
+/*
+ * __mnsim_access_page() and its ACCESS event: the first bytes moved, or the
+ * errno of a refused access, for the timeline.
+ */
+static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
+			     void __user *ubuf, size_t len, bool write,
+			     struct mnsim_call *call)
+{
+	unsigned int flags = write ? MNSIM_EVF_WRITE : 0;
+	int ret = __mnsim_access_page(ctx, va, ubuf, len, write, call);
+	u64 value = 0;
+
+	if (!READ_ONCE(ctx->record) && !trace_mnsim_event_enabled())
+		return ret;
+	if (ret) {
+		flags |= MNSIM_EVF_REFUSED;
+		value = (s64)ret;
+	} else if (copy_from_user(&value, ubuf, min(len, sizeof(value)))) {
+		value = 0;
+	}
+	mnsim_ev(ctx, MNSIM_EV_ACCESS, va, va + len, value, flags, 0);
+	return ret;
 }
 
 /**
@@ -839,7 +956,7 @@ static struct mm_struct *mnsim_target_mm(s32 target)
 
 static int mnsim_check_bind(const struct mnsim_bind *arg)
 {
-	if (arg->flags)
+	if (arg->flags & ~MNSIM_BIND_RECORD)
 		return -EOPNOTSUPP;
 	if (arg->__reserved[0] || arg->__reserved[1])
 		return -EINVAL;
@@ -859,6 +976,28 @@ static int mnsim_check_bind(const struct mnsim_bind *arg)
 	default:
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * Reset the event ring for a new binding, allocating it the first time a
+ * binding records. Called with bind_rwsem held for write, before the
+ * notifiers are registered.
+ */
+static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
+{
+	if (record && !ctx->ev_ring) {
+		ctx->ev_ring = kvcalloc(MNSIM_EVENT_RING, sizeof(*ctx->ev_ring),
+					GFP_KERNEL_ACCOUNT);
+		if (!ctx->ev_ring)
+			return -ENOMEM;
+	}
+	spin_lock(&ctx->ev_lock);
+	ctx->ev_head = 0;
+	ctx->ev_tail = 0;
+	ctx->ev_lost = 0;
+	spin_unlock(&ctx->ev_lock);
+	WRITE_ONCE(ctx->record, record);
 	return 0;
 }
 
@@ -905,6 +1044,9 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	down_write(&ctx->bind_rwsem);
 	ret = -EBUSY;
 	if (ctx->bound)
+		goto out_unlock;
+	ret = mnsim_ev_init(ctx, arg->flags & MNSIM_BIND_RECORD);
+	if (ret)
 		goto out_unlock;
 	ret = sec_tlb_init(&ctx->tlb, capacity);
 	if (ret)
@@ -1102,6 +1244,7 @@ static int mnsim_ioctl_flush(struct mnsim_ctx *ctx, void *data)
 	down_read(&ctx->bind_rwsem);
 	if (ctx->bound) {
 		sec_tlb_flush_all(&ctx->tlb);
+		mnsim_ev(ctx, MNSIM_EV_FLUSH, 0, ULONG_MAX, 0, 0, 0);
 		ret = 0;
 	}
 	up_read(&ctx->bind_rwsem);
@@ -1209,6 +1352,46 @@ static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
 	return 0;
 }
 
+static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_read_events *arg = data;
+	struct mnsim_event ev;
+	u32 i;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	if (arg->__pad || arg->__reserved || arg->max > MNSIM_EVENT_RING)
+		return -EINVAL;
+
+	for (i = 0; i < arg->max; i++) {
+		void __user *dst = u64_to_user_ptr(arg->events +
+						   (u64)i * sizeof(ev));
+		u64 seq;
+
+		spin_lock(&ctx->ev_lock);
+		if (!ctx->ev_ring || ctx->ev_tail == ctx->ev_head) {
+			spin_unlock(&ctx->ev_lock);
+			break;
+		}
+		seq = ctx->ev_tail;
+		ev = ctx->ev_ring[seq % MNSIM_EVENT_RING];
+		spin_unlock(&ctx->ev_lock);
+
+		if (copy_to_user(dst, &ev, sizeof(ev)))
+			return -EFAULT;
+		/* Consume it unless the writer overwrote it meanwhile. */
+		spin_lock(&ctx->ev_lock);
+		if (ctx->ev_tail == seq)
+			ctx->ev_tail++;
+		spin_unlock(&ctx->ev_lock);
+	}
+	arg->nr = i;
+	spin_lock(&ctx->ev_lock);
+	arg->lost = ctx->ev_lost;
+	spin_unlock(&ctx->ev_lock);
+	return 0;
+}
+
 union mnsim_ucmd {
 	struct mnsim_info info;
 	struct mnsim_bind bind;
@@ -1219,6 +1402,7 @@ union mnsim_ucmd {
 	struct mnsim_stats stats;
 	struct mnsim_park park;
 	struct mnsim_park_ctl park_ctl;
+	struct mnsim_read_events read_events;
 };
 
 /*
@@ -1251,6 +1435,8 @@ static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
 	MNSIM_OP(MNSIM_IOC_STATS, mnsim_ioctl_stats, struct mnsim_stats),
 	MNSIM_OP(MNSIM_IOC_PARK, mnsim_ioctl_park, struct mnsim_park),
 	MNSIM_OP(MNSIM_IOC_PARK_CTL, mnsim_ioctl_park_ctl, struct mnsim_park_ctl),
+	MNSIM_OP(MNSIM_IOC_READ_EVENTS, mnsim_ioctl_read_events,
+		 struct mnsim_read_events),
 };
 
 /*
@@ -1298,6 +1484,8 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	init_waitqueue_head(&ctx->soft_wq);
 	spin_lock_init(&ctx->park_lock);
 	init_waitqueue_head(&ctx->park_wq);
+	spin_lock_init(&ctx->ev_lock);
+	ctx->id = atomic_inc_return(&mnsim_next_id);
 	file->private_data = ctx;
 	return 0;
 }
@@ -1311,6 +1499,7 @@ static int mnsim_release_file(struct inode *inode, struct file *file)
 	if (ctx->bound)
 		__mnsim_unbind(ctx);
 	up_write(&ctx->bind_rwsem);
+	kvfree(ctx->ev_ring);
 	kfree(ctx);
 	return 0;
 }

@@ -133,9 +133,13 @@ struct mnsim_info {
 /* BIND target: the caller's own address space. */
 #define MNSIM_TARGET_SELF	0
 
+/* mnsim_bind.flags */
+#define MNSIM_BIND_RECORD	(1U << 0)	/* record events in the ring */
+
 /**
  * struct mnsim_bind - ioctl(MNSIM_IOC_BIND)
- * @flags: must be 0
+ * @flags: 0 or %MNSIM_BIND_RECORD (keep a ring of &struct mnsim_event, read
+ *	with MNSIM_IOC_READ_EVENTS; trace events fire either way)
  * @mode: an &enum mnsim_mode value
  * @target: pid (in the caller's pid namespace) whose address space the device
  *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
@@ -371,6 +375,90 @@ struct mnsim_park_ctl {
 	__u32 __reserved;
 };
 
+/**
+ * enum mnsim_event_type - what a &struct mnsim_event records
+ * @MNSIM_EV_HOOK: the secondary-TLB hook ran for [start, end)
+ * @MNSIM_EV_START: invalidate_range_start() for [start, end)
+ * @MNSIM_EV_END: invalidate_range_end() for [start, end)
+ * @MNSIM_EV_RELEASE: release(): the address space is going away
+ * @MNSIM_EV_FILL: the device walked va = start and cached it
+ * @MNSIM_EV_HIT: the device found va = start in its TLB
+ * @MNSIM_EV_ACCESS: a device access of [start, end) finished (or was refused)
+ * @MNSIM_EV_FLUSH: the device flushed its whole TLB (MNSIM_IOC_FLUSH)
+ * @MNSIM_EV_PARK: a callback was parked for va = start
+ * @MNSIM_EV_UNPARK: a parked callback went on
+ */
+enum mnsim_event_type {
+	MNSIM_EV_HOOK = 1,
+	MNSIM_EV_START = 2,
+	MNSIM_EV_END = 3,
+	MNSIM_EV_RELEASE = 4,
+	MNSIM_EV_FILL = 5,
+	MNSIM_EV_HIT = 6,
+	MNSIM_EV_ACCESS = 7,
+	MNSIM_EV_FLUSH = 8,
+	MNSIM_EV_PARK = 9,
+	MNSIM_EV_UNPARK = 10,
+};
+
+/* mnsim_event.flags */
+#define MNSIM_EVF_WRITE		(1U << 0)	/* FILL/HIT/ACCESS: a write */
+#define MNSIM_EVF_BLOCKABLE	(1U << 1)	/* START/END: range blockable */
+#define MNSIM_EVF_REFUSED	(1U << 2)	/* ACCESS: failed, see @value */
+
+/**
+ * struct mnsim_event - one record of the device's event ring
+ * @seq: position in the device's event stream, from 0 at BIND
+ * @time_ns: CLOCK_MONOTONIC time of the event
+ * @start: first byte of the range or access
+ * @end: one past the last byte
+ * @value: ACCESS: the first (up to) 8 bytes the device moved, or the
+ *	negative errno when %MNSIM_EVF_REFUSED; START/END: the kernel's
+ *	``enum mmu_notifier_event``
+ * @type: an &enum mnsim_event_type value
+ * @tid: the thread that ran it, as seen from the initial pid namespace;
+ *	kernel threads (ksmd, kswapd) have their own
+ * @flags: %MNSIM_EVF_WRITE, %MNSIM_EVF_BLOCKABLE, %MNSIM_EVF_REFUSED
+ * @count: HOOK/START/END/FLUSH/RELEASE: TLB entries dropped
+ */
+struct mnsim_event {
+	__aligned_u64 seq;
+	__aligned_u64 time_ns;
+	__aligned_u64 start;
+	__aligned_u64 end;
+	__aligned_u64 value;
+	__u32 type;
+	__u32 tid;
+	__u32 flags;
+	__u32 count;
+};
+
+/* Events the device keeps; the oldest are overwritten (and counted lost). */
+#define MNSIM_EVENT_RING	4096
+
+/**
+ * struct mnsim_read_events - ioctl(MNSIM_IOC_READ_EVENTS), drain the ring
+ * @flags: must be 0
+ * @max: room at @events, in records; at most %MNSIM_EVENT_RING
+ * @events: user pointer to an array of &struct mnsim_event
+ * @nr: (out) records copied, oldest first; they leave the ring
+ * @__pad: must be 0
+ * @lost: (out) records overwritten before being read, since BIND
+ * @__reserved: must be 0
+ *
+ * Works bound and after UNBIND (the ring is reset by the next BIND). The
+ * same events are also trace events: ``mmu_notifier_sim:mnsim_event``.
+ */
+struct mnsim_read_events {
+	__u32 flags;
+	__u32 max;
+	__aligned_u64 events;
+	__u32 nr;
+	__u32 __pad;
+	__aligned_u64 lost;
+	__aligned_u64 __reserved;
+};
+
 #define MNSIM_IOC_INFO		_IOWR(MNSIM_IOC_MAGIC, 0x00, struct mnsim_info)
 #define MNSIM_IOC_BIND		_IOWR(MNSIM_IOC_MAGIC, 0x01, struct mnsim_bind)
 #define MNSIM_IOC_UNBIND	_IOWR(MNSIM_IOC_MAGIC, 0x02, struct mnsim_unbind)
@@ -381,5 +469,6 @@ struct mnsim_park_ctl {
 #define MNSIM_IOC_STATS		_IOWR(MNSIM_IOC_MAGIC, 0x07, struct mnsim_stats)
 #define MNSIM_IOC_PARK		_IOWR(MNSIM_IOC_MAGIC, 0x08, struct mnsim_park)
 #define MNSIM_IOC_PARK_CTL	_IOWR(MNSIM_IOC_MAGIC, 0x09, struct mnsim_park_ctl)
+#define MNSIM_IOC_READ_EVENTS	_IOWR(MNSIM_IOC_MAGIC, 0x0a, struct mnsim_read_events)
 
 #endif /* _UAPI_LINUX_MMU_NOTIFIER_SIM_H */
