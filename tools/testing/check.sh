@@ -43,9 +43,19 @@ step() {
 }
 
 read -r -a cp_files <<<"${CHECKPATCH_FILES:-}"
-[ "${#cp_files[@]}" -gt 0 ] || cp_files=(mmu_notifier_sim.c sec_tlb.c sec_tlb.h compat.h include/uapi/linux/mmu_notifier_sim.h)
-
-step checkpatch "$VM/checkpatch.sh" "${cp_files[@]}"
+if [ "${#cp_files[@]}" -eq 0 ]; then
+	echo "check.sh: run it as make check (CHECKPATCH_FILES unset)" >&2
+	exit 2
+fi
+# compat.h is the one file allowed to test kernel versions (checked below).
+others=()
+for f in "${cp_files[@]}"; do
+	[ "$f" = compat.h ] || others+=("$f")
+done
+step checkpatch "$VM/checkpatch.sh" "${others[@]}"
+step checkpatch-compat env CHECKPATCH_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+	"$VM/checkpatch.sh" compat.h
+step compat-confined tools/testing/compat-confined.sh
 for kver in 6.1 6.12; do
 	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
 done

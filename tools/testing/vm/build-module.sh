@@ -11,7 +11,7 @@
 # `warning:`/`error:` line (compiler, W=1, sparse, modpost).
 # stdout: the .ko path(s) only.  Logs: stderr.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KVER=${1:-}

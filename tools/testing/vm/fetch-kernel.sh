@@ -11,7 +11,7 @@
 # Idempotent; a warm run does no download.  Offline with a cached kernel:
 # falls back to the existing env file.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KVER=${1:-}

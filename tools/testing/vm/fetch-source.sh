@@ -7,7 +7,7 @@
 # stdout: the source dir path only.  Logs: stderr.
 # Used for kselftest_harness.h, scripts/checkpatch.pl and KUnit.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KVER=${1:-}

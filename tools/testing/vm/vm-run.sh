@@ -21,7 +21,7 @@
 # stderr live), QEMU_EXTRA='more qemu args', VM_KEEP_TMP=1 (keep initramfs dir),
 # VM_ACCEL=kvm (opt-in; default tcg: KVM does not work on the project's hosts).
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
@@ -68,11 +68,13 @@ for ko in "${KOS[@]}"; do
 	vm=$(tr '\0' '\n' <"$ko" | sed -n 's/^vermagic=//p' | head -1)
 	[ "${vm%% *}" = "$KREL" ] ||
 		die "$ko: vermagic '${vm%% *}' does not match the $KVER guest kernel $KREL (rebuild with build-module.sh $KVER)"
-	b=${ko##*/}
+	# the name rmmod needs is the module's own (KBUILD_MODNAME), not the file's
+	mn=$(tr '\0' '\n' <"$ko" | sed -n 's/^name=//p' | head -1)
+	[ -n "$mn" ] || mn=$(basename "$ko" .ko | tr - _)
 	for n in "${ko_names[@]}"; do
-		[ "$n" != "$b" ] || die "two modules named $b"
+		[ "${n#* }" != "$mn" ] || die "module $mn given twice"
 	done
-	ko_names+=("$b")
+	ko_names+=("$(printf '%02d.ko' "${#ko_names[@]}") $mn")
 done
 for bin in "${BINS[@]}"; do
 	[ -f "$bin" ] || die "no such file: $bin"
@@ -92,8 +94,10 @@ trap cleanup EXIT
 R=$WORK/root
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc/mnsim,lib/mnsim}
 cp /bin/busybox "$R/bin/busybox"
+i=0
 for ko in "${KOS[@]}"; do
-	cp "$ko" "$R/lib/mnsim/"
+	cp "$ko" "$R/lib/mnsim/$(printf '%02d.ko' "$i")"
+	i=$((i + 1))
 done
 printf '%s\n' "${ko_names[@]}" >"$R/etc/mnsim/modules"
 for bin in "${BINS[@]}"; do
@@ -122,16 +126,16 @@ uname -r
 rc=0
 rmm=ok
 loaded=
-for m in $(cat /etc/mnsim/modules); do
-	if insmod "/lib/mnsim/$m"; then
+while read -r f m; do
+	if insmod "/lib/mnsim/$f"; then
 		echo "MNSIM-VM-INSMOD $m ok"
-		loaded="${m%.ko} $loaded"
+		loaded="$m $loaded"
 	else
 		echo "MNSIM-VM-INSMOD $m FAILED"
 		rc=1
 		break
 	fi
-done
+done </etc/mnsim/modules
 allow_skip=$(cat /etc/mnsim/allow_skip)
 if [ "$rc" = 0 ]; then
 	n=0
