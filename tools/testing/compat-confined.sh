@@ -5,7 +5,7 @@
 # kernel version: compat.h is the only place that may know it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-bad=$(git ls-files -- '*.c' '*.h' | grep -v -x -e compat.h -e 'tools/*' |
+bad=$(git ls-files -- '*.c' '*.h' | grep -v -e '^compat\.h$' -e '^tools/' |
 	xargs grep -l -E 'LINUX_VERSION_CODE|KERNEL_VERSION\(' || true)
 if [ -n "$bad" ]; then
 	echo "compat-confined: kernel version tests outside compat.h:" $bad
