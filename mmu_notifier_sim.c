@@ -60,6 +60,18 @@ MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
 
 struct mnsim_dev_ops;
 
+/*
+ * SOFT tracks each active invalidation, not their union, so that a fill of
+ * addrB is not held up by a parked range end of addrA. More concurrent
+ * invalidations than this (threads x nesting) block every fill until they end.
+ */
+#define MNSIM_SOFT_RANGES	32
+
+struct mnsim_range {
+	unsigned long start;
+	unsigned long end;
+};
+
 /* The life of a park: FREE -> ARMED -> PARKED -> RELEASED -> FREE. */
 enum mnsim_park_state {
 	MNSIM_PARK_FREE,
@@ -97,9 +109,10 @@ struct mnsim_park_slot {
  * @tlb: the secondary TLB; tlb.lock also protects @dead and the @soft_*
  *	fields
  * @dead: release() ran: the address space is gone
- * @soft_active: SOFT: invalidate_range_start() calls not yet ended
- * @soft_start: SOFT: lowest start of the active ranges
- * @soft_end: SOFT: highest end of the active ranges
+ * @soft_ranges: SOFT: ranges between invalidate_range_start() and _end()
+ * @soft_nr: SOFT: entries used in @soft_ranges
+ * @soft_overflow: SOFT: active ranges that found no free entry; while there
+ *	are any, every fill waits
  * @soft_wq: SOFT: fills of an address in an active range wait here
  * @saved: TLB counters kept across UNBIND for STATS; under @bind_rwsem
  * @cnt: callback and walk counters (atomic: updated outside any lock)
@@ -128,9 +141,9 @@ struct mnsim_ctx {
 	struct mmu_notifier range_mn;
 	struct sec_tlb tlb;
 	bool dead;
-	unsigned int soft_active;
-	unsigned long soft_start;
-	unsigned long soft_end;
+	struct mnsim_range soft_ranges[MNSIM_SOFT_RANGES];
+	unsigned int soft_nr;
+	unsigned int soft_overflow;
 	wait_queue_head_t soft_wq;
 	struct sec_tlb_stats saved;
 	struct {
@@ -439,23 +452,47 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	}
 
 	spin_lock(&tlb->lock);
-	if (ctx->soft_active++ == 0) {
-		ctx->soft_start = range->start;
-		ctx->soft_end = range->end;
+	if (ctx->soft_nr < MNSIM_SOFT_RANGES) {
+		ctx->soft_ranges[ctx->soft_nr].start = range->start;
+		ctx->soft_ranges[ctx->soft_nr].end = range->end;
+		ctx->soft_nr++;
 	} else {
-		ctx->soft_start = min(ctx->soft_start, range->start);
-		ctx->soft_end = max(ctx->soft_end, range->end);
+		ctx->soft_overflow++;
 	}
 	/*
 	 * The flush bumps tlb.seq, so a walk that began before this start fails
-	 * its sec_tlb_read_retry(); one that begins after it sees soft_active
-	 * under tlb.lock in mnsim_fill_ok(). Pairs with mnsim_range_end().
+	 * its sec_tlb_read_retry(); one that begins after it finds the range
+	 * active under tlb.lock in __mnsim_fill_ok(). Pairs with
+	 * __mnsim_soft_end().
 	 */
 	n = __sec_tlb_invalidate(tlb, range->start, range->end);
 	spin_unlock(&tlb->lock);
 	mnsim_ev_range(ctx, MNSIM_EV_START, range, n);
 	mnsim_park_leave(ctx, park);
 	return 0;
+}
+
+/*
+ * SOFT: forget the active range @range; true if fills may be waiting for it.
+ * Pairs with the recording in mnsim_range_start(). Caller holds tlb.lock.
+ */
+static bool __mnsim_soft_end(struct mnsim_ctx *ctx,
+			     const struct mmu_notifier_range *range)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->soft_nr; i++) {
+		if (ctx->soft_ranges[i].start == range->start &&
+		    ctx->soft_ranges[i].end == range->end) {
+			ctx->soft_ranges[i] = ctx->soft_ranges[--ctx->soft_nr];
+			return true;
+		}
+	}
+	if (ctx->soft_overflow) {
+		ctx->soft_overflow--;
+		return true;
+	}
+	return false;
 }
 
 /**
@@ -467,11 +504,11 @@ static int mnsim_range_start(struct mmu_notifier *mn,
  * read a page the CPU already replaced (case B) or freed (case A).
  *
  * SOFT flushes again and unblocks refills when the last active range ends.
- * An end without a counted start would need a range in flight across
+ * An end without a recorded start would need a range in flight across
  * mmu_notifier_register(), which holds the mmap_lock for write and
  * mm_take_all_locks() (the rmap locks that invalidations outside the mmap_lock
- * hold from start to end). Defensively, the count saturates at 0 and this
- * flush drops anything filled during such a range.
+ * hold from start to end). Defensively, such an end only flushes: the flush
+ * drops anything filled during that range.
  *
  * Context: Takes and releases tlb.lock; sleeps only in an armed park of a
  * blockable range.
@@ -491,10 +528,8 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	if (ctx->mode != MNSIM_MODE_ATS) {
 		spin_lock(&tlb->lock);
 		n = __sec_tlb_invalidate(tlb, range->start, range->end);
-		if (ctx->mode == MNSIM_MODE_SOFT && ctx->soft_active) {
-			/* Pairs with the increment in mnsim_range_start(). */
-			wake = --ctx->soft_active == 0;
-		}
+		if (ctx->mode == MNSIM_MODE_SOFT)
+			wake = __mnsim_soft_end(ctx, range);
 		spin_unlock(&tlb->lock);
 	}
 	if (wake)
@@ -523,7 +558,8 @@ static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	atomic64_inc(&ctx->cnt.release_calls);
 	spin_lock(&tlb->lock);
 	ctx->dead = true;
-	ctx->soft_active = 0;
+	ctx->soft_nr = 0;
+	ctx->soft_overflow = 0;
 	n = tlb->nr_live;
 	__sec_tlb_flush_all(tlb);
 	spin_unlock(&tlb->lock);
@@ -625,8 +661,17 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
  */
 static bool __mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
 {
-	return ctx->mode == MNSIM_MODE_SOFT && !ctx->dead &&
-	       ctx->soft_active && va >= ctx->soft_start && va < ctx->soft_end;
+	unsigned int i;
+
+	if (ctx->mode != MNSIM_MODE_SOFT || ctx->dead)
+		return false;
+	if (ctx->soft_overflow)
+		return true;
+	for (i = 0; i < ctx->soft_nr; i++)
+		if (va >= ctx->soft_ranges[i].start &&
+		    va < ctx->soft_ranges[i].end)
+			return true;
+	return false;
 }
 
 static bool mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
@@ -1054,7 +1099,8 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	mnsim_reset_counters(ctx);
 	ctx->mode = arg->mode;
 	ctx->dead = false;
-	ctx->soft_active = 0;
+	ctx->soft_nr = 0;
+	ctx->soft_overflow = 0;
 
 	ctx->range_mn.ops = &mnsim_range_ops;
 	ret = mmu_notifier_register(&ctx->range_mn, mm);

@@ -41,5 +41,8 @@ fi
 
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
+# numa_balancing=disable: nothing but the test may invalidate watched pages.
 exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
-	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" --tap
+	--append numa_balancing=disable \
+	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" \
+	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" --tap

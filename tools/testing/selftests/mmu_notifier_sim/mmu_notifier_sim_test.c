@@ -1,0 +1,1556 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Selftest for /dev/mmu_notifier_sim, an emulated ATS device whose secondary
+ * TLB is kept coherent with a process's page tables by an mmu_notifier.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * Runs as root with the module loaded. The coherence tests drive real mm
+ * events (COW after fork, munmap, mprotect, MADV_DONTNEED, mremap) between
+ * device accesses and check the device sees what the CPU sees. Callback
+ * counts differ between kernels, so STATS are compared as deltas and only
+ * "at least once" is asserted of them.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "mnsim_utils.h"
+
+#define RW	(PROT_READ | PROT_WRITE)
+
+/* Pattern seeds; any two differ modulo 256. */
+#define SEED_A	0x11
+#define SEED_B	0x5b
+#define SEED_C	0xa7
+
+/*
+ * A flag bit and command numbers no command knows. The uAPI grows by new
+ * low bits and the next command numbers, so take them from the far end.
+ */
+#define FLAG_UNKNOWN	0x80000000U
+#define NR_UNKNOWN	0x3f
+
+/* Pages covered by [va, va + len), len > 0. */
+static __u64 span_pages(const void *va, size_t len, size_t page_size)
+{
+	uintptr_t first = (uintptr_t)va / page_size;
+	uintptr_t last = ((uintptr_t)va + len - 1) / page_size;
+
+	return last - first + 1;
+}
+
+/*
+ * A forked child of the COW tests: it waits for the test's go, then answers
+ * whether its own copy of the @len bytes at @p still holds pattern @seed.
+ * It never returns into the harness: the test belongs to the parent.
+ */
+static void check_in_child(struct mnsim_chan *ch, const void *p, size_t len,
+			   unsigned int seed)
+{
+	mnsim_chan_child(ch);
+	if (mnsim_recv(ch->to_child[0]) < 0)
+		_exit(2);
+	if (mnsim_send(ch->to_parent[1], mnsim_match(p, len, seed)))
+		_exit(3);
+	_exit(0);
+}
+
+/* ---- an unbound device ---- */
+
+FIXTURE(mnsim_dev) {
+	int fd;
+	size_t page_size;
+	struct mnsim_info info;
+	__u32 any_mode;		/* a mode this kernel can emulate */
+};
+
+FIXTURE_SETUP(mnsim_dev)
+{
+	self->page_size = sysconf(_SC_PAGESIZE);
+	self->fd = mnsim_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
+		       strerror(errno));
+	test_cmd_info(&self->info);
+	self->any_mode = mnsim_any_mode(self->info.modes);
+	ASSERT_NE(0U, self->any_mode);
+}
+
+FIXTURE_TEARDOWN(mnsim_dev)
+{
+	close(self->fd);
+}
+
+/*
+ * INFO reports the ABI version, the page size, a hook consistent with the
+ * modes offered, and sane capacities; a second open reports the same.
+ */
+TEST_F(mnsim_dev, info_reports_abi)
+{
+	const __u32 known = MNSIM_MODE_BIT(MNSIM_MODE_ATS) |
+			    MNSIM_MODE_BIT(MNSIM_MODE_SOFT) |
+			    MNSIM_MODE_BIT(MNSIM_MODE_DEFER);
+	struct mnsim_info *info = &self->info, info2;
+	int fd2;
+
+	EXPECT_EQ((__u32)MNSIM_ABI_VERSION, info->abi_version);
+	EXPECT_EQ(self->page_size, info->page_size);
+	EXPECT_LE((__u32)MNSIM_HOOK_NONE, info->hook);
+	EXPECT_GE((__u32)MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS, info->hook);
+	EXPECT_EQ(0U, info->modes & ~known);
+	EXPECT_EQ(info->hook != MNSIM_HOOK_NONE,
+		  !!(info->modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS)));
+	EXPECT_LE(1U, info->default_capacity);
+	EXPECT_LE(info->default_capacity, info->max_capacity);
+	EXPECT_EQ(0U, info->flags);
+	EXPECT_EQ(0U, info->__reserved);
+
+	fd2 = mnsim_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _test_cmd_info(fd2, &info2));
+	EXPECT_EQ(0, memcmp(info, &info2, sizeof(info2)));
+	close(fd2);
+}
+
+/*
+ * STATS on a device never bound reports mode 0 and every output zero, even
+ * output fields the caller filled with garbage.
+ */
+TEST_F(mnsim_dev, stats_unbound_zero)
+{
+	struct mnsim_stats st, zero;
+
+	memset(&zero, 0, sizeof(zero));
+	memset(&st, 0xa5, sizeof(st));
+	st.flags = 0;
+	memset(st.__reserved, 0, sizeof(st.__reserved));
+	test_ioctl(MNSIM_IOC_STATS, &st);
+	EXPECT_EQ(0, memcmp(&zero, &st, sizeof(st)));
+}
+
+/* Every command that needs a bound device fails with ENXIO when unbound. */
+TEST_F(mnsim_dev, unbound_access_enxio)
+{
+	size_t ps = self->page_size;
+	struct mnsim_vec_range range;
+	struct mnsim_stats st;
+	char *mem, *dst;
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	memset(mem, 1, ps);
+	memset(dst, 2, ps);
+
+	test_err_dev_read(ENXIO, mem, 16, dst, NULL);
+	test_err_dev_write(ENXIO, mem, 16, dst, NULL);
+	range = mnsim_range(0, mem, 16, dst);
+	test_err_dev_rwv(ENXIO, &range, 1, NULL);
+	test_err_flush(ENXIO);
+	test_err_unbind(ENXIO);
+	EXPECT_TRUE(mnsim_all(mem, ps, 1));
+	EXPECT_TRUE(mnsim_all(dst, ps, 2));
+
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+}
+
+/*
+ * BIND refuses unknown flags, a bad mode, non-zero reserved words and a
+ * capacity above the maximum, and the device stays unbound; a valid BIND to
+ * the caller's own pid then works.
+ */
+TEST_F(mnsim_dev, bind_invalid_args)
+{
+	struct mnsim_bind bind;
+	struct mnsim_stats st;
+
+	memset(&bind, 0, sizeof(bind));
+	bind.mode = self->any_mode;
+	bind.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_BIND, &bind);
+
+	memset(&bind, 0, sizeof(bind));
+	bind.mode = self->any_mode;
+	bind.__reserved[0] = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_BIND, &bind);
+	bind.__reserved[0] = 0;
+	bind.__reserved[1] = 1ULL << 63;
+	test_err_ioctl(EINVAL, MNSIM_IOC_BIND, &bind);
+
+	test_err_bind(EINVAL, 0, MNSIM_TARGET_SELF, 0);
+	test_err_bind(EINVAL, MNSIM_MODE_DEFER + 1, MNSIM_TARGET_SELF, 0);
+	test_err_bind(EINVAL, UINT32_MAX, MNSIM_TARGET_SELF, 0);
+	if (self->info.max_capacity < UINT32_MAX)
+		test_err_bind(EINVAL, self->any_mode, MNSIM_TARGET_SELF,
+			      self->info.max_capacity + 1);
+	if (!(self->info.modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS)))
+		test_err_bind(EOPNOTSUPP, MNSIM_MODE_ATS, MNSIM_TARGET_SELF, 0);
+
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+
+	test_cmd_bind(self->any_mode, getpid(), 0);
+	test_cmd_stats(&st);
+	EXPECT_EQ(self->any_mode, st.mode);
+}
+
+/*
+ * BIND to a process that exited fails with ESRCH, both while it is a zombie
+ * without an address space and after it was reaped.
+ */
+TEST_F(mnsim_dev, bind_no_such_pid)
+{
+	struct mnsim_stats st;
+	siginfo_t si;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+
+	ASSERT_EQ(0, waitid(P_PID, pid, &si, WEXITED | WNOWAIT));
+	test_err_bind(ESRCH, self->any_mode, pid, 0);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	test_err_bind(ESRCH, self->any_mode, pid, 0);
+
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+}
+
+/*
+ * An unknown command number, a foreign ioctl type and a wrong direction fail
+ * with ENOTTY; an argument pointer the kernel cannot read fails with EFAULT.
+ */
+TEST_F(mnsim_dev, cmd_unknown)
+{
+	size_t ps = self->page_size;
+	__u64 raw[MNSIM_RAW_MAX / sizeof(__u64)];
+	void *none;
+
+	memset(raw, 0, sizeof(raw));
+	EXPECT_ERRNO(ENOTTY, _test_ioctl_raw(self->fd, NR_UNKNOWN,
+					     sizeof(struct mnsim_info), raw));
+	EXPECT_ERRNO(ENOTTY, _test_ioctl_raw(self->fd, 0x7f, 8, raw));
+	EXPECT_ERRNO(ENOTTY, _test_ioctl_raw(self->fd, 0xff, 8, raw));
+	test_err_ioctl(ENOTTY, _IOC(_IOC_READ | _IOC_WRITE, MNSIM_IOC_MAGIC + 1,
+				    0, sizeof(struct mnsim_info)), raw);
+	test_err_ioctl(ENOTTY, _IOR(MNSIM_IOC_MAGIC, 0, struct mnsim_info),
+		       raw);
+	test_err_ioctl(ENOTTY, _IOW(MNSIM_IOC_MAGIC, 0, struct mnsim_info),
+		       raw);
+	test_err_ioctl(ENOTTY, _IOR(MNSIM_IOC_MAGIC, _IOC_NR(MNSIM_IOC_STATS),
+				    struct mnsim_stats), raw);
+	test_err_ioctl(ENOTTY, _IO(MNSIM_IOC_MAGIC, 0), raw);
+
+	test_err_ioctl(EFAULT, MNSIM_IOC_INFO, NULL);
+	test_err_ioctl(EFAULT, MNSIM_IOC_STATS, NULL);
+	test_err_ioctl(EFAULT, MNSIM_IOC_BIND, NULL);
+	none = mnsim_map(ps, PROT_NONE);
+	ASSERT_NE(NULL, none);
+	test_err_ioctl(EFAULT, MNSIM_IOC_INFO, none);
+	munmap(none, ps);
+}
+
+/*
+ * Each command refuses a structure shorter than its first release with
+ * EINVAL and a longer one with a non-zero tail with E2BIG, and takes a longer
+ * one with a zero tail as if it had the exact size.
+ */
+TEST_F(mnsim_dev, cmd_length)
+{
+	const unsigned int nr_info = _IOC_NR(MNSIM_IOC_INFO);
+	const unsigned int nr_bind = _IOC_NR(MNSIM_IOC_BIND);
+	const unsigned int nr_unbind = _IOC_NR(MNSIM_IOC_UNBIND);
+	const unsigned int nr_read = _IOC_NR(MNSIM_IOC_DEV_READ);
+	const unsigned int nr_rwv = _IOC_NR(MNSIM_IOC_DEV_RWV);
+	const unsigned int nr_flush = _IOC_NR(MNSIM_IOC_FLUSH);
+	const unsigned int nr_stats = _IOC_NR(MNSIM_IOC_STATS);
+	const unsigned int nr_park = _IOC_NR(MNSIM_IOC_PARK);
+	const unsigned int nr_park_ctl = _IOC_NR(MNSIM_IOC_PARK_CTL);
+	size_t ps = self->page_size;
+	struct mnsim_park_ctl park_ctl;
+	struct mnsim_vec_range range;
+	struct mnsim_park park;
+	struct mnsim_access_vec vec;
+	struct mnsim_unbind unbind;
+	struct mnsim_access acc;
+	struct mnsim_flush flush;
+	struct mnsim_stats st;
+	struct mnsim_bind bind;
+	struct mnsim_info info;
+	char *mem, *dst;
+	int fd = self->fd;
+
+	/* INFO: sizes below, above with junk, above zero-extended */
+	memset(&info, 0, sizeof(info));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+					     0, 0));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+					     sizeof(info) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+					    sizeof(info) + 1, 1));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+					    sizeof(info) + 8, 0x80));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+				     sizeof(info) + 8, 0));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info)));
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_info, &info, sizeof(info),
+				     MNSIM_RAW_MAX, 0));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info)));
+
+	/* STATS, unbound */
+	memset(&st, 0, sizeof(st));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_stats, &st, sizeof(st),
+					     sizeof(st) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_stats, &st, sizeof(st),
+					    sizeof(st) + 8, 1));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_stats, &st, sizeof(st),
+				     sizeof(st) + 8, 0));
+	EXPECT_EQ(0U, st.mode);
+
+	/* BIND: the refused sizes leave the device unbound */
+	memset(&bind, 0, sizeof(bind));
+	bind.mode = self->any_mode;
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_bind, &bind, sizeof(bind),
+					     sizeof(bind) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_bind, &bind, sizeof(bind),
+					    sizeof(bind) + 8, 1));
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_bind, &bind, sizeof(bind),
+				     sizeof(bind) + 8, 0));
+	test_cmd_stats(&st);
+	EXPECT_EQ(self->any_mode, st.mode);
+
+	/* DEV_READ */
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+	memset(&acc, 0, sizeof(acc));
+	acc.va = MNSIM_PTR(mem);
+	acc.len = 64;
+	acc.buf = MNSIM_PTR(dst);
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_read, &acc, sizeof(acc),
+					     sizeof(acc) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_read, &acc, sizeof(acc),
+					    sizeof(acc) + 8, 1));
+	EXPECT_TRUE(mnsim_all(dst, ps, 0));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_read, &acc, sizeof(acc),
+				     sizeof(acc) + 8, 0));
+	EXPECT_EQ(0, memcmp(dst, mem, 64));
+
+	/* DEV_RWV */
+	memset(dst, 0, ps);
+	range = mnsim_range(0, mem, 64, dst);
+	memset(&vec, 0, sizeof(vec));
+	vec.nr_ranges = 1;
+	vec.ranges = MNSIM_PTR(&range);
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_rwv, &vec, sizeof(vec),
+					     sizeof(vec) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_rwv, &vec, sizeof(vec),
+					    sizeof(vec) + 8, 1));
+	EXPECT_TRUE(mnsim_all(dst, ps, 0));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_rwv, &vec, sizeof(vec),
+				     sizeof(vec) + 8, 0));
+	EXPECT_EQ(1ULL, vec.done);
+	EXPECT_EQ(0, memcmp(dst, mem, 64));
+
+	/* FLUSH */
+	memset(&flush, 0, sizeof(flush));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_flush, &flush,
+					     sizeof(flush),
+					     sizeof(flush) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_flush, &flush,
+					    sizeof(flush),
+					    sizeof(flush) + 8, 1));
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_flush, &flush, sizeof(flush),
+				     sizeof(flush) + 8, 0));
+
+	/* PARK arms only at a size it takes; PARK_CTL then disarms it */
+	memset(&park, 0, sizeof(park));
+	park.flags = MNSIM_PARK_END;
+	park.timeout_ms = 1000;
+	park.va = MNSIM_PTR(mem);
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_park, &park, sizeof(park),
+					     sizeof(park) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_park, &park, sizeof(park),
+					    sizeof(park) + 8, 1));
+	test_cmd_park_ctl(0, &park_ctl);
+	EXPECT_EQ(0U, park_ctl.armed);
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_park, &park, sizeof(park),
+				     sizeof(park) + 8, 0));
+	EXPECT_GT((__u32)MNSIM_MAX_PARKS, park.id);
+	memset(&park_ctl, 0, sizeof(park_ctl));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_park_ctl, &park_ctl,
+					     sizeof(park_ctl),
+					     sizeof(park_ctl) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_park_ctl, &park_ctl,
+					    sizeof(park_ctl),
+					    sizeof(park_ctl) + 8, 1));
+	park_ctl.flags = MNSIM_PARK_CTL_DISARM;
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_park_ctl, &park_ctl,
+				     sizeof(park_ctl),
+				     sizeof(park_ctl) + 8, 0));
+	EXPECT_EQ(0U, park_ctl.armed);
+	EXPECT_EQ(0U, park_ctl.fired);
+
+	/* UNBIND, last: the refused sizes leave the device bound */
+	memset(&unbind, 0, sizeof(unbind));
+	EXPECT_ERRNO(EINVAL, _test_cmd_sized(fd, nr_unbind, &unbind,
+					     sizeof(unbind),
+					     sizeof(unbind) - 1, 0));
+	EXPECT_ERRNO(E2BIG, _test_cmd_sized(fd, nr_unbind, &unbind,
+					    sizeof(unbind),
+					    sizeof(unbind) + 8, 1));
+	test_cmd_stats(&st);
+	EXPECT_EQ(self->any_mode, st.mode);
+	ASSERT_EQ(0, _test_cmd_sized(fd, nr_unbind, &unbind, sizeof(unbind),
+				     sizeof(unbind) + 8, 0));
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+}
+
+/*
+ * PARK refuses bad flags, timeouts, addresses and reserved words, needs a
+ * bound device, arms at most MNSIM_MAX_PARKS parks, and PARK_CTL reports and
+ * disarms them, as UNBIND does.
+ */
+TEST_F(mnsim_dev, park_arm_disarm)
+{
+	const __u32 start = MNSIM_PARK_START, end = MNSIM_PARK_END;
+	size_t ps = self->page_size;
+	struct mnsim_park_ctl ctl;
+	struct mnsim_park park;
+	__u32 id, seen = 0;
+	unsigned int i;
+	char *mem;
+
+	mem = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	test_err_park(ENXIO, start, 1000, mem);
+	test_cmd_bind(self->any_mode, MNSIM_TARGET_SELF, 0);
+
+	test_err_park(EINVAL, 0, 1000, mem);
+	test_err_park(EINVAL, MNSIM_PARK_DELAY, 1000, mem);
+	test_err_park(EINVAL, start | end, 1000, mem);
+	test_err_park(EOPNOTSUPP, start | FLAG_UNKNOWN, 1000, mem);
+	test_err_park(EOPNOTSUPP, end | FLAG_UNKNOWN, 1000, mem);
+	test_err_park(EINVAL, start, MNSIM_MAX_PARK_MS + 1, mem);
+	test_err_park(EINVAL, start, 1000, 0xffff800000000000ULL);
+	memset(&park, 0, sizeof(park));
+	park.flags = start;
+	park.va = MNSIM_PTR(mem);
+	park.__pad = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_PARK, &park);
+	park.__pad = 0;
+	park.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_PARK, &park);
+	test_err_park_ctl(EOPNOTSUPP, FLAG_UNKNOWN, NULL);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_PARK_CTL, &ctl);
+
+	test_cmd_park_ctl(0, &ctl);
+	EXPECT_EQ(0U, ctl.armed);
+	EXPECT_EQ(0U, ctl.parked);
+	EXPECT_EQ(0U, ctl.fired);
+
+	/* Fill every slot, each with its own id; one more is EBUSY. */
+	for (i = 0; i < MNSIM_MAX_PARKS; i++) {
+		test_cmd_park(i & 1 ? end : start | MNSIM_PARK_DELAY,
+			      i & 1 ? 0 : 10, mem, &id);
+		ASSERT_GT((__u32)MNSIM_MAX_PARKS, id);
+		EXPECT_EQ(0U, seen & (1U << id));
+		seen |= 1U << id;
+	}
+	test_err_park(EBUSY, start, 1000, mem);
+	test_cmd_park_ctl(0, &ctl);
+	EXPECT_EQ((__u32)MNSIM_MAX_PARKS, ctl.armed);
+	EXPECT_EQ(0U, ctl.parked);
+
+	test_cmd_park_ctl(MNSIM_PARK_CTL_DISARM, &ctl);
+	EXPECT_EQ(0U, ctl.armed);
+	test_cmd_park(end, 1000, mem, NULL);
+	test_cmd_park_ctl(MNSIM_PARK_CTL_RELEASE, &ctl);
+	EXPECT_EQ(1U, ctl.armed);
+
+	/* UNBIND disarms too. */
+	test_cmd_unbind();
+	test_cmd_bind(self->any_mode, MNSIM_TARGET_SELF, 0);
+	test_cmd_park_ctl(0, &ctl);
+	EXPECT_EQ(0U, ctl.armed);
+	EXPECT_EQ(0U, ctl.parked);
+	EXPECT_EQ(0U, ctl.fired);
+}
+
+/*
+ * A DELAY park on invalidate_range_end() fires once, on the first range
+ * containing its address (a munmap here), holds that thread for its timeout
+ * and is then free again.
+ */
+TEST_F(mnsim_dev, park_delay_fires_once)
+{
+	const __u32 delay_ms = 100;
+	size_t ps = self->page_size;
+	struct timespec t0, t1;
+	struct mnsim_park_ctl ctl;
+	struct mnsim_stats s0, s1, d;
+	char *mem;
+	long ms;
+
+	mem = mnsim_map(2 * ps, RW);
+	ASSERT_NE(NULL, mem);
+	memset(mem, 1, 2 * ps);
+	test_cmd_bind(self->any_mode, MNSIM_TARGET_SELF, 0);
+	test_cmd_park(MNSIM_PARK_END | MNSIM_PARK_DELAY, delay_ms,
+		      mem + ps + 8, NULL);
+
+	/* A range that does not contain the address leaves it armed. */
+	ASSERT_EQ(0, munmap(mem, ps));
+	test_cmd_park_ctl(0, &ctl);
+	EXPECT_EQ(1U, ctl.armed);
+	EXPECT_EQ(0U, ctl.fired);
+
+	test_cmd_stats(&s0);
+	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t0));
+	ASSERT_EQ(0, munmap(mem + ps, ps));
+	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t1));
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	/* Jiffies round the delay; TCG stretches it: only its order is checked. */
+	EXPECT_LE((long)delay_ms / 2, ms);
+	EXPECT_LE(1ULL, d.end_calls);
+
+	test_cmd_park_ctl(0, &ctl);
+	EXPECT_EQ(0U, ctl.armed);
+	EXPECT_EQ(0U, ctl.parked);
+	EXPECT_EQ(1U, ctl.fired);
+}
+
+/* ---- a device bound to the test process, one variant per mode ---- */
+
+FIXTURE(mnsim) {
+	int fd;
+	size_t page_size;
+	struct mnsim_info info;
+};
+
+FIXTURE_VARIANT(mnsim) {
+	__u32 mode;
+};
+
+FIXTURE_VARIANT_ADD(mnsim, ats) {
+	.mode = MNSIM_MODE_ATS,
+};
+
+FIXTURE_VARIANT_ADD(mnsim, soft) {
+	.mode = MNSIM_MODE_SOFT,
+};
+
+FIXTURE_VARIANT_ADD(mnsim, defer) {
+	.mode = MNSIM_MODE_DEFER,
+};
+
+FIXTURE_SETUP(mnsim)
+{
+	self->page_size = sysconf(_SC_PAGESIZE);
+	self->fd = mnsim_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
+		       strerror(errno));
+	test_cmd_info(&self->info);
+	if (!(self->info.modes & MNSIM_MODE_BIT(variant->mode)))
+		SKIP(MNSIM_SETUP_SKIP,
+		     "mode %u not offered by INFO (hook %u, modes %#x)",
+		     variant->mode, self->info.hook, self->info.modes);
+	test_cmd_bind(variant->mode, MNSIM_TARGET_SELF, 0);
+}
+
+FIXTURE_TEARDOWN(mnsim)
+{
+	close(self->fd);
+}
+
+/*
+ * A bound device reports its mode, refuses a second BIND with EBUSY, keeps
+ * its counters across UNBIND, starts from zero after the next BIND, and is
+ * independent of a second device bound to the same process.
+ */
+TEST_F(mnsim, bind_lifecycle)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats st, before;
+	struct mnsim_access out;
+	char *mem, *dst;
+	__u32 cap, mode;
+	int fd2;
+
+	test_cmd_stats(&st);
+	EXPECT_EQ(variant->mode, st.mode);
+	EXPECT_EQ(self->info.default_capacity, st.capacity);
+	EXPECT_EQ(0U, st.entries);
+	EXPECT_EQ(0ULL, st.hits);
+	EXPECT_EQ(0ULL, st.misses);
+	EXPECT_EQ(0ULL, st.fills);
+
+	for (mode = MNSIM_MODE_ATS; mode <= MNSIM_MODE_DEFER; mode++)
+		if (self->info.modes & MNSIM_MODE_BIT(mode))
+			test_err_bind(EBUSY, mode, MNSIM_TARGET_SELF, 0);
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	test_cmd_dev_read(mem, ps, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+	test_cmd_stats(&before);
+	EXPECT_EQ(1U, before.entries);
+	EXPECT_LE(1ULL, before.hits);
+	EXPECT_LE(1ULL, before.misses);
+	EXPECT_LE(1ULL, before.fills);
+
+	test_cmd_unbind();
+	test_cmd_stats(&st);
+	EXPECT_EQ(0U, st.mode);
+	EXPECT_EQ(0U, st.entries);
+	EXPECT_EQ(before.hits, st.hits);
+	EXPECT_EQ(before.misses, st.misses);
+	EXPECT_EQ(before.fills, st.fills);
+	test_err_unbind(ENXIO);
+	test_err_dev_read(ENXIO, mem, ps, dst, NULL);
+	test_err_flush(ENXIO);
+
+	cap = self->info.max_capacity < 8 ? self->info.max_capacity : 8;
+	test_cmd_bind(variant->mode, MNSIM_TARGET_SELF, cap);
+	test_cmd_stats(&st);
+	EXPECT_EQ(variant->mode, st.mode);
+	EXPECT_EQ(cap, st.capacity);
+	EXPECT_EQ(0U, st.entries);
+	EXPECT_EQ(0ULL, st.hits);
+	EXPECT_EQ(0ULL, st.misses);
+	EXPECT_EQ(0ULL, st.fills);
+
+	fd2 = mnsim_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _test_cmd_stats(fd2, &st));
+	EXPECT_EQ(0U, st.mode);
+	ASSERT_EQ(0, _test_cmd_bind(fd2, variant->mode, MNSIM_TARGET_SELF, 0));
+	memset(dst, 0, ps);
+	ASSERT_EQ(0, _test_cmd_dev_read(fd2, mem, ps, dst, NULL));
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+	/* Closing a bound device unbinds it; the first one is unaffected. */
+	ASSERT_EQ(0, close(fd2));
+	memset(dst, 0, ps);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+}
+
+/*
+ * Device reads and writes at unaligned addresses and lengths that cross page
+ * boundaries move exactly the bytes the CPU sees, one TLB lookup per page.
+ */
+TEST_F(mnsim, read_write_roundtrip)
+{
+	const size_t ps = self->page_size, size = 4 * ps;
+	unsigned char *mem, *dst, *src, *expect;
+	struct mnsim_access out;
+	unsigned char *va;
+	size_t len;
+
+	mem = mnsim_map(size, RW);
+	dst = mnsim_map(size + ps, RW);
+	src = mnsim_map(size, RW);
+	expect = mnsim_map(size, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, expect);
+	mnsim_fill(mem, size, SEED_A);
+	memcpy(expect, mem, size);
+
+	/* A read from the middle of page 0 to the start of page 3 */
+	va = mem + 100;
+	len = 3 * ps - 50;
+	memset(dst, 0x5a, size + ps);
+	test_cmd_dev_read(va, len, dst, &out);
+	EXPECT_EQ(0, memcmp(dst, va, len));
+	EXPECT_TRUE(mnsim_all(dst + len, 64, 0x5a));
+	EXPECT_EQ(span_pages(va, len, ps), out.hits + out.misses);
+
+	/* A write straddling page 0/1 and page 1/2 */
+	mnsim_fill(src, size, SEED_B);
+	va = mem + ps - 7;
+	len = ps + 14;
+	test_cmd_dev_write(va, len, src, &out);
+	memcpy(expect + ps - 7, src, len);
+	EXPECT_EQ(0, memcmp(mem, expect, size));
+	EXPECT_EQ(span_pages(va, len, ps), out.hits + out.misses);
+
+	/* One byte at the very end, then everything back through the device */
+	src[0] = 0xc3;
+	test_cmd_dev_write(mem + size - 1, 1, src, NULL);
+	expect[size - 1] = 0xc3;
+	EXPECT_EQ(0xc3, mem[size - 1]);
+	memset(dst, 0, size);
+	test_cmd_dev_read(mem, size, dst, &out);
+	EXPECT_EQ(0, memcmp(dst, expect, size));
+	EXPECT_EQ(4ULL, out.hits + out.misses);
+
+	/* len 0 is a no-op */
+	memset(dst, 0x5a, size);
+	test_cmd_dev_read(mem + 5, 0, dst, &out);
+	test_cmd_dev_write(mem + 5, 0, src, NULL);
+	EXPECT_EQ(0ULL, out.hits + out.misses + out.faults);
+	EXPECT_TRUE(mnsim_all(dst, size, 0x5a));
+	EXPECT_EQ(0, memcmp(mem, expect, size));
+
+	munmap(mem, size);
+	munmap(dst, size + ps);
+	munmap(src, size);
+	munmap(expect, size);
+}
+
+/*
+ * A second device read of a page is served from the TLB: a hit and no
+ * miss, in the call's counters and in the STATS deltas.
+ */
+TEST_F(mnsim, read_hit_second_time)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_access out;
+	char *mem, *dst;
+
+	mem = mnsim_map(2 * ps, RW);
+	dst = mnsim_map(2 * ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, 2 * ps, SEED_A);
+	memset(dst, 0, 2 * ps);
+
+	test_cmd_dev_read(mem, ps, dst, &out);
+	EXPECT_EQ(1ULL, out.misses);
+	EXPECT_EQ(0ULL, out.hits);
+
+	test_cmd_stats(&s0);
+	test_cmd_dev_read(mem, ps, dst, &out);
+	test_cmd_stats(&s1);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(0ULL, out.misses);
+	EXPECT_EQ(0ULL, out.faults);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_LE(1ULL, d.hits);
+	EXPECT_EQ(0ULL, d.misses);
+	EXPECT_EQ(0ULL, d.fills);
+	EXPECT_EQ(0ULL, d.walks);
+	EXPECT_EQ(0, memcmp(dst, mem, ps));
+
+	/* Any part of a cached page hits */
+	test_cmd_dev_read(mem + 10, 20, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(0ULL, out.misses);
+
+	/* Across into page 1: one hit, one miss; then two hits */
+	test_cmd_dev_read(mem + ps - 8, 16, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(1ULL, out.misses);
+	test_cmd_dev_read(mem + ps - 8, 16, dst, &out);
+	EXPECT_EQ(2ULL, out.hits);
+	EXPECT_EQ(0ULL, out.misses);
+	EXPECT_EQ(0, memcmp(dst, mem + ps - 8, 16));
+}
+
+/*
+ * A device read of an untouched page faults the zero page in; a device
+ * write to that read-only translation misses and faults a private page in,
+ * and later device writes hit.
+ */
+TEST_F(mnsim, write_after_read_refaults)
+{
+	size_t ps = self->page_size;
+	struct mnsim_access out;
+	unsigned char *mem, *dst, *src;
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	src = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	memset(dst, 0xff, ps);
+	mnsim_fill(src, ps, SEED_B);
+
+	test_cmd_dev_read(mem, 64, dst, &out);
+	EXPECT_EQ(1ULL, out.misses);
+	EXPECT_LE(1ULL, out.faults);
+	EXPECT_TRUE(mnsim_all(dst, 64, 0));
+	test_cmd_dev_read(mem, 64, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(0ULL, out.misses);
+
+	test_cmd_dev_write(mem + 100, 16, src, &out);
+	EXPECT_EQ(0ULL, out.hits);
+	EXPECT_EQ(1ULL, out.misses);
+	EXPECT_LE(1ULL, out.faults);
+	EXPECT_EQ(0, memcmp(mem + 100, src, 16));
+	EXPECT_TRUE(mnsim_all(mem, 100, 0));
+	EXPECT_TRUE(mnsim_all(mem + 116, ps - 116, 0));
+
+	test_cmd_dev_write(mem + 200, 16, src + 16, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(0ULL, out.misses);
+	EXPECT_EQ(0ULL, out.faults);
+	EXPECT_EQ(0, memcmp(mem + 200, src + 16, 16));
+
+	test_cmd_dev_read(mem, ps, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_EQ(0, memcmp(dst, mem, ps));
+}
+
+/*
+ * After the device cached the zero page of an untouched address, a CPU
+ * write (COW from the zero page) drops the translation: the next device read
+ * misses and returns the CPU's data.
+ */
+TEST_F(mnsim, cpu_write_after_zero_page_read)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1;
+	struct mnsim_access out;
+	unsigned char *mem, *dst;
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	memset(dst, 0xff, ps);
+
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	test_cmd_dev_read(mem, ps, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_TRUE(mnsim_all(dst, ps, 0));
+
+	test_cmd_stats(&s0);
+	mnsim_fill(mem, ps, SEED_A);
+	test_cmd_dev_read(mem, ps, dst, &out);
+	test_cmd_stats(&s1);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+	EXPECT_EQ(0ULL, out.hits);
+	EXPECT_EQ(1ULL, out.misses);
+	test_check_invalidated(variant->mode, &s1, &s0);
+}
+
+/*
+ * After fork, a CPU write in the bound parent breaks COW: the device drops
+ * its translation of the shared page and reads the parent's new data, the
+ * child keeps the old data, and once the child is gone a device write to the
+ * page reaches the parent's CPU view.
+ */
+TEST_F(mnsim, fork_cow_cpu_write)
+{
+	size_t ps = self->page_size;
+	struct mnsim_access out;
+	struct mnsim_stats s0, s1;
+	struct mnsim_chan ch;
+	unsigned char *mem, *dst, *src;
+	int status;
+	pid_t pid;
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	src = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+	mnsim_fill(src, ps, SEED_C);
+	ASSERT_EQ(0, mnsim_chan_open(&ch));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		check_in_child(&ch, mem, ps, SEED_A);
+	mnsim_chan_parent(&ch);
+
+	/* The device caches the page the parent and child now share. */
+	test_cmd_stats(&s0);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+	test_cmd_dev_read(mem, ps, dst, &out);
+	EXPECT_EQ(1ULL, out.hits);
+
+	/* CPU write while the child still maps the page: COW */
+	mnsim_fill(mem, ps, SEED_B);
+	memset(dst, 0, ps);
+	test_cmd_dev_read(mem, ps, dst, &out);
+	test_cmd_stats(&s1);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_B))
+		TH_LOG("device read the page the parent no longer maps");
+	EXPECT_EQ(0ULL, out.hits);
+	/* ATS: the secondary-TLB hook ran for the COW */
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	/* The child still sees the old data. */
+	ASSERT_EQ(0, mnsim_send(ch.to_child[1], 'g'));
+	EXPECT_EQ(1, mnsim_recv(ch.to_parent[0]));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* Alone again: a device write lands in the parent's page. */
+	test_cmd_dev_write(mem, ps, src, NULL);
+	EXPECT_TRUE(mnsim_match(mem, ps, SEED_C));
+	memset(dst, 0, ps);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_C));
+}
+
+/*
+ * After fork, a device write to a page the device had cached writable before
+ * the fork breaks COW in the bound parent only: the parent's CPU sees the
+ * write, the child keeps its copy.
+ */
+TEST_F(mnsim, fork_cow_device_write)
+{
+	size_t ps = self->page_size;
+	struct mnsim_access out;
+	struct mnsim_stats s0, s1;
+	struct mnsim_chan ch;
+	unsigned char *mem, *src;
+	int status;
+	pid_t pid;
+
+	mem = mnsim_map(ps, RW);
+	src = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, src);
+	mnsim_fill(mem, ps, SEED_A);
+	mnsim_fill(src, ps, SEED_B);
+
+	/* A writable translation, then a second write that hits it */
+	test_cmd_dev_write(mem, ps, src, NULL);
+	test_cmd_dev_write(mem, ps, src, &out);
+	EXPECT_EQ(1ULL, out.hits);
+	EXPECT_TRUE(mnsim_match(mem, ps, SEED_B));
+
+	ASSERT_EQ(0, mnsim_chan_open(&ch));
+	test_cmd_stats(&s0);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		check_in_child(&ch, mem, ps, SEED_B);
+	mnsim_chan_parent(&ch);
+
+	/* fork() write-protected the page: no hit, a COW fault instead */
+	mnsim_fill(src, ps, SEED_C);
+	test_cmd_dev_write(mem, ps, src, &out);
+	test_cmd_stats(&s1);
+	EXPECT_EQ(0ULL, out.hits)
+		TH_LOG("device wrote through a translation fork() made stale");
+	EXPECT_EQ(1ULL, out.misses);
+	EXPECT_TRUE(mnsim_match(mem, ps, SEED_C));
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	ASSERT_EQ(0, mnsim_send(ch.to_child[1], 'g'));
+	EXPECT_EQ(1, mnsim_recv(ch.to_parent[0]))
+		TH_LOG("the device write leaked into the child");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * munmap drops the translations of the range: device accesses to it fail
+ * with EFAULT, live entries go down, the rest of the mapping still works.
+ */
+TEST_F(mnsim, munmap_drops_entries)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1;
+	unsigned char *mem, *dst;
+
+	mem = mnsim_map(4 * ps, RW);
+	dst = mnsim_map(4 * ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, 4 * ps, SEED_A);
+	memset(dst, 0, 4 * ps);
+
+	test_cmd_dev_read(mem, 4 * ps, dst, NULL);
+	EXPECT_EQ(0, memcmp(dst, mem, 4 * ps));
+	test_cmd_stats(&s0);
+	ASSERT_LE(4U, s0.capacity);
+	EXPECT_LE(4U, s0.entries);
+
+	ASSERT_EQ(0, munmap(mem + ps, 2 * ps));
+	test_cmd_stats(&s1);
+	EXPECT_LE(s1.entries + 2, s0.entries);
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	test_err_dev_read(EFAULT, mem + ps, 8, dst, NULL);
+	test_err_dev_read(EFAULT, mem + 2 * ps + 100, 8, dst, NULL);
+	test_err_dev_read(EFAULT, mem + ps - 8, 16, dst, NULL);
+	test_err_dev_write(EFAULT, mem + 2 * ps, 8, dst, NULL);
+
+	memset(dst, 0, 4 * ps);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	test_cmd_dev_read(mem + 3 * ps, ps, dst + 3 * ps, NULL);
+	EXPECT_EQ(0, memcmp(dst, mem, ps));
+	EXPECT_EQ(0, memcmp(dst + 3 * ps, mem + 3 * ps, ps));
+
+	munmap(mem, ps);
+	munmap(mem + 3 * ps, ps);
+}
+
+/*
+ * mprotect drops the translations it downgrades: a device write to a page
+ * made read-only fails with EFAULT while device reads still work, a page
+ * made PROT_NONE cannot be read, and restoring write access lets writes in.
+ */
+TEST_F(mnsim, mprotect_blocks_device_write)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1;
+	unsigned char *mem, *dst, *src, *ro;
+
+	mem = mnsim_map(2 * ps, RW);
+	dst = mnsim_map(2 * ps, RW);
+	src = mnsim_map(2 * ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	mnsim_fill(mem, 2 * ps, SEED_A);
+	memset(dst, 0, 2 * ps);
+	mnsim_fill(src, 2 * ps, SEED_B);
+
+	/* Writable translations of both pages */
+	test_cmd_dev_write(mem, 2 * ps, src, NULL);
+	EXPECT_TRUE(mnsim_match(mem, 2 * ps, SEED_B));
+
+	test_cmd_stats(&s0);
+	ASSERT_EQ(0, mprotect(mem, 2 * ps, PROT_READ));
+	test_cmd_stats(&s1);
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	mnsim_fill(src, 2 * ps, SEED_C);
+	test_err_dev_write(EFAULT, mem, 16, src, NULL);
+	test_err_dev_write(EFAULT, mem + ps - 8, 16, src, NULL);
+	EXPECT_TRUE(mnsim_match(mem, 2 * ps, SEED_B));
+	test_cmd_dev_read(mem, 2 * ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, 2 * ps, SEED_B));
+
+	ASSERT_EQ(0, mprotect(mem + ps, ps, PROT_NONE));
+	test_err_dev_read(EFAULT, mem + ps, 16, dst, NULL);
+	test_cmd_dev_read(mem, 16, dst, NULL);
+
+	ASSERT_EQ(0, mprotect(mem, 2 * ps, RW));
+	test_cmd_dev_write(mem, 2 * ps, src, NULL);
+	EXPECT_TRUE(mnsim_match(mem, 2 * ps, SEED_C));
+
+	/* A mapping that was never writable */
+	ro = mnsim_map(ps, PROT_READ);
+	ASSERT_NE(NULL, ro);
+	test_err_dev_write(EFAULT, ro, 8, src, NULL);
+	memset(dst, 0xff, ps);
+	test_cmd_dev_read(ro, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_all(dst, ps, 0));
+}
+
+/*
+ * MADV_DONTNEED drops the translations of the range: the device then reads
+ * the fresh zero-filled pages, not the old data.
+ */
+TEST_F(mnsim, dontneed_reads_zero)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1;
+	struct mnsim_access out;
+	unsigned char *mem, *dst, *src;
+
+	mem = mnsim_map(2 * ps, RW);
+	dst = mnsim_map(2 * ps, RW);
+	src = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	mnsim_fill(mem, 2 * ps, SEED_A);
+	mnsim_fill(src, ps, SEED_B);
+
+	test_cmd_dev_read(mem, 2 * ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, 2 * ps, SEED_A));
+
+	test_cmd_stats(&s0);
+	ASSERT_EQ(0, madvise(mem, 2 * ps, MADV_DONTNEED));
+	test_cmd_stats(&s1);
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	memset(dst, 0xff, 2 * ps);
+	test_cmd_dev_read(mem, 2 * ps, dst, &out);
+	EXPECT_TRUE(mnsim_all(dst, 2 * ps, 0))
+		TH_LOG("device read a page MADV_DONTNEED dropped");
+	EXPECT_EQ(0ULL, out.hits);
+	EXPECT_EQ(2ULL, out.misses);
+
+	test_cmd_dev_write(mem + ps, ps, src, NULL);
+	EXPECT_TRUE(mnsim_match(mem + ps, ps, SEED_B));
+	EXPECT_TRUE(mnsim_all(mem, ps, 0));
+}
+
+/*
+ * After mremap moves a page, the device finds its data at the new address
+ * and nothing at the old one.
+ */
+TEST_F(mnsim, mremap_moves_translation)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1;
+	unsigned char *mem, *to, *dst, *moved;
+
+	mem = mnsim_map(ps, RW);
+	to = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, to);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+
+	test_cmd_stats(&s0);
+	moved = mremap(mem, ps, ps, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	ASSERT_EQ(to, moved);
+	test_cmd_stats(&s1);
+	test_check_invalidated(variant->mode, &s1, &s0);
+
+	test_err_dev_read(EFAULT, mem, ps, dst, NULL);
+	memset(dst, 0, ps);
+	test_cmd_dev_read(to, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+}
+
+/*
+ * FLUSH drops every translation: no live entry is left and the next read of
+ * a cached page misses.
+ */
+TEST_F(mnsim, flush_drops_entries)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_access out;
+	unsigned char *mem, *dst;
+
+	mem = mnsim_map(2 * ps, RW);
+	dst = mnsim_map(2 * ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, 2 * ps, SEED_A);
+	memset(dst, 0, 2 * ps);
+
+	test_cmd_dev_read(mem, 2 * ps, dst, NULL);
+	test_cmd_dev_read(mem, 2 * ps, dst, &out);
+	EXPECT_EQ(2ULL, out.hits);
+
+	test_cmd_stats(&s0);
+	test_cmd_flush();
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_LE(1ULL, d.full_flushes);
+	EXPECT_EQ(0U, s1.entries);
+
+	memset(dst, 0, 2 * ps);
+	test_cmd_dev_read(mem, 2 * ps, dst, &out);
+	EXPECT_EQ(0ULL, out.hits);
+	EXPECT_EQ(2ULL, out.misses);
+	EXPECT_TRUE(mnsim_match(dst, 2 * ps, SEED_A));
+}
+
+/*
+ * A TLB bound with a small capacity evicts to make room: live entries never
+ * exceed the capacity and every page past it costs an eviction.
+ */
+TEST_F(mnsim, capacity_evicts)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1, d;
+	unsigned char *mem, *dst;
+	__u32 cap, i, n;
+
+	cap = self->info.max_capacity < 4 ? self->info.max_capacity : 4;
+	n = cap + 4;
+	test_cmd_unbind();
+	test_cmd_bind(variant->mode, MNSIM_TARGET_SELF, cap);
+
+	mem = mnsim_map(n * ps, RW);
+	dst = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	mnsim_fill(mem, n * ps, SEED_A);
+	memset(dst, 0, ps);
+
+	test_cmd_stats(&s0);
+	EXPECT_EQ(cap, s0.capacity);
+	for (i = 0; i < n; i++) {
+		test_cmd_dev_read(mem + i * ps, ps, dst, NULL);
+		EXPECT_EQ(0, memcmp(dst, mem + i * ps, ps));
+	}
+	test_cmd_stats(&s1);
+	EXPECT_GE(cap, s1.entries);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_LE((__u64)n, d.fills);
+	EXPECT_LE((__u64)(n - cap), d.evictions);
+}
+
+/*
+ * DEV_READ and DEV_WRITE refuse unknown flags and non-zero padding, wrapping
+ * and kernel-half ranges, lengths above the maximum, and buffers or
+ * addresses that cannot be accessed; len 0 does nothing.
+ */
+TEST_F(mnsim, access_invalid_args)
+{
+	size_t ps = self->page_size;
+	struct mnsim_access acc, out;
+	unsigned char *mem, *dst, *ro, *hole;
+
+	/* One usable page each, followed by a PROT_NONE guard page */
+	mem = mnsim_map(2 * ps, RW);
+	dst = mnsim_map(2 * ps, RW);
+	ro = mnsim_map(ps, PROT_READ);
+	hole = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, ro);
+	ASSERT_NE(NULL, hole);
+	ASSERT_EQ(0, mprotect(mem + ps, ps, PROT_NONE));
+	ASSERT_EQ(0, mprotect(dst + ps, ps, PROT_NONE));
+	ASSERT_EQ(0, munmap(hole, ps));
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+
+	memset(&acc, 0, sizeof(acc));
+	acc.va = MNSIM_PTR(mem);
+	acc.len = 16;
+	acc.buf = MNSIM_PTR(dst);
+	acc.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_DEV_READ, &acc);
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_DEV_WRITE, &acc);
+	acc.flags = 0;
+	acc.__pad = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_DEV_READ, &acc);
+	test_err_ioctl(EINVAL, MNSIM_IOC_DEV_WRITE, &acc);
+	acc.__pad = 0;
+	acc.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_DEV_READ, &acc);
+	test_err_ioctl(EINVAL, MNSIM_IOC_DEV_WRITE, &acc);
+
+	/* Ranges that wrap or reach the kernel half */
+	test_err_dev_read(EINVAL, UINT64_MAX - 15, 32, dst, NULL);
+	test_err_dev_write(EINVAL, UINT64_MAX - 15, 32, dst, NULL);
+	test_err_dev_read(EINVAL, UINT64_MAX, 1, dst, NULL);
+	test_err_dev_read(EINVAL, 0xffff800000000000ULL, 8, dst, NULL);
+	test_err_dev_write(EINVAL, 0xffff800000000000ULL, 8, dst, NULL);
+
+	/*
+	 * Lengths: one past the maximum is refused; the maximum itself is
+	 * accepted and runs until the guard page.
+	 */
+	test_err_dev_read(E2BIG, mem, MNSIM_MAX_ACCESS_LEN + 1, dst, NULL);
+	test_err_dev_write(E2BIG, mem, MNSIM_MAX_ACCESS_LEN + 1, dst, NULL);
+	test_err_dev_read(EFAULT, mem, MNSIM_MAX_ACCESS_LEN, dst, NULL);
+
+	/* Buffers the kernel cannot use */
+	test_err_dev_read(EFAULT, mem, 16, NULL, NULL);
+	test_err_dev_write(EFAULT, mem, 16, NULL, NULL);
+	test_err_dev_read(EFAULT, mem, 16, dst + ps, NULL);
+	test_err_dev_read(EFAULT, mem, 16, ro, NULL);
+	EXPECT_TRUE(mnsim_match(mem, ps, SEED_A));
+
+	/* Addresses the device cannot reach */
+	test_err_dev_read(EFAULT, hole, 8, dst, NULL);
+	test_err_dev_write(EFAULT, hole, 8, dst, NULL);
+	test_err_dev_read(EFAULT, mem + ps, 8, dst, NULL);
+	test_err_dev_read(EFAULT, 0, 8, dst, NULL);
+
+	/* len 0 touches nothing */
+	memset(dst, 0x5a, ps);
+	test_cmd_dev_read(mem, 0, dst, &out);
+	EXPECT_EQ(0ULL, out.hits + out.misses + out.faults);
+	EXPECT_TRUE(mnsim_all(dst, ps, 0x5a));
+}
+
+/*
+ * INFO, STATS, FLUSH and UNBIND refuse unknown flags with EOPNOTSUPP and
+ * non-zero padding or reserved words with EINVAL, and change nothing.
+ */
+TEST_F(mnsim, cmd_invalid_fields)
+{
+	struct mnsim_unbind unbind;
+	struct mnsim_flush flush;
+	struct mnsim_info info;
+	struct mnsim_stats st;
+	unsigned int i;
+
+	memset(&info, 0, sizeof(info));
+	info.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_INFO, &info);
+	info.flags = 0;
+	info.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_INFO, &info);
+
+	memset(&st, 0, sizeof(st));
+	st.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_STATS, &st);
+	for (i = 0; i < ARRAY_SIZE(st.__reserved); i++) {
+		memset(&st, 0, sizeof(st));
+		st.__reserved[i] = 1;
+		test_err_ioctl(EINVAL, MNSIM_IOC_STATS, &st);
+	}
+
+	memset(&flush, 0, sizeof(flush));
+	flush.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_FLUSH, &flush);
+	flush.flags = 0;
+	flush.__pad = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_FLUSH, &flush);
+	flush.__pad = 0;
+	flush.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_FLUSH, &flush);
+
+	memset(&unbind, 0, sizeof(unbind));
+	unbind.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_UNBIND, &unbind);
+	unbind.flags = 0;
+	unbind.__pad = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_UNBIND, &unbind);
+	unbind.__pad = 0;
+	unbind.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_UNBIND, &unbind);
+
+	test_cmd_stats(&st);
+	EXPECT_EQ(variant->mode, st.mode);
+}
+
+/*
+ * A DEV_RWV vector runs its ranges in order, reads and writes mixed, each
+ * range seeing the effect of the ones before it.
+ */
+TEST_F(mnsim, rwv_roundtrip)
+{
+	const size_t ps = self->page_size, size = 4 * ps;
+	struct mnsim_vec_range r[4];
+	struct mnsim_access_vec out;
+	unsigned char *mem, *src, *dst1, *dst2, *expect;
+
+	mem = mnsim_map(size, RW);
+	src = mnsim_map(ps, RW);
+	dst1 = mnsim_map(ps, RW);
+	dst2 = mnsim_map(2 * ps, RW);
+	expect = mnsim_map(size, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst1);
+	ASSERT_NE(NULL, dst2);
+	ASSERT_NE(NULL, expect);
+	mnsim_fill(mem, size, SEED_A);
+	mnsim_fill(src, ps, SEED_B);
+	memset(dst1, 0, ps);
+	memset(dst2, 0, 2 * ps);
+	memcpy(expect, mem, size);
+	memcpy(expect + ps - 10, src, 20);
+
+	r[0] = mnsim_range(MNSIM_ACCESS_WRITE, mem + ps - 10, 20, src);
+	r[1] = mnsim_range(0, mem + ps - 10, 20, dst1);
+	r[2] = mnsim_range(0, mem + 2 * ps + 5, ps, dst2);
+	r[3] = mnsim_range(0, mem + 3 * ps, 0, dst2 + ps);
+	test_cmd_dev_rwv(r, 4, &out);
+	EXPECT_EQ(4ULL, out.done);
+	EXPECT_EQ(0, memcmp(dst1, src, 20));
+	EXPECT_EQ(0, memcmp(dst2, mem + 2 * ps + 5, ps));
+	EXPECT_TRUE(mnsim_all(dst2 + ps, ps, 0));
+	EXPECT_EQ(0, memcmp(mem, expect, size));
+	EXPECT_EQ(6ULL, out.hits + out.misses);
+	/* The read-back of range 1 hits what range 0 filled. */
+	EXPECT_LE(2ULL, out.hits);
+
+	/* Read everything back as one vector of single pages */
+	r[0] = mnsim_range(0, mem, ps, dst2);
+	r[1] = mnsim_range(0, mem + ps, ps, dst2 + ps);
+	test_cmd_dev_rwv(r, 2, &out);
+	EXPECT_EQ(2ULL, out.done);
+	EXPECT_EQ(0, memcmp(dst2, expect, 2 * ps));
+
+	/* An empty vector */
+	test_cmd_dev_rwv(r, 0, &out);
+	EXPECT_EQ(0ULL, out.done);
+}
+
+/*
+ * DEV_RWV refuses bad vector fields, more than MNSIM_MAX_VEC ranges and bad
+ * range fields, and on a failing range reports its index in done, after the
+ * ranges before it took effect.
+ */
+TEST_F(mnsim, rwv_invalid_args)
+{
+	size_t ps = self->page_size;
+	struct mnsim_vec_range r[2], *many;
+	struct mnsim_access_vec vec, out;
+	unsigned char *mem, *src, *dst, *hole, *expect;
+	unsigned int i;
+
+	mem = mnsim_map(ps, RW);
+	src = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	hole = mnsim_map(ps, RW);
+	expect = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, hole);
+	ASSERT_NE(NULL, expect);
+	ASSERT_EQ(0, munmap(hole, ps));
+	mnsim_fill(mem, ps, SEED_A);
+	mnsim_fill(src, ps, SEED_B);
+	memset(dst, 0, ps);
+	memcpy(expect, mem, ps);
+	r[0] = mnsim_range(0, mem, 16, dst);
+	r[1] = mnsim_range(0, mem, 16, dst);
+
+	memset(&vec, 0, sizeof(vec));
+	vec.nr_ranges = 1;
+	vec.ranges = MNSIM_PTR(r);
+	vec.flags = FLAG_UNKNOWN;
+	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_DEV_RWV, &vec);
+	vec.flags = 0;
+	vec.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_DEV_RWV, &vec);
+	test_err_dev_rwv(EFAULT, NULL, 1, NULL);
+
+	/* MNSIM_MAX_VEC empty ranges are fine; one more is too many. */
+	many = calloc(MNSIM_MAX_VEC + 1, sizeof(*many));
+	ASSERT_NE(NULL, many);
+	for (i = 0; i < MNSIM_MAX_VEC + 1; i++)
+		many[i] = mnsim_range(0, mem, 0, dst);
+	test_cmd_dev_rwv(many, MNSIM_MAX_VEC, &out);
+	EXPECT_EQ((__u64)MNSIM_MAX_VEC, out.done);
+	test_err_dev_rwv(E2BIG, many, MNSIM_MAX_VEC + 1, NULL);
+	free(many);
+
+	/* Range 1 is bad in one way each time; range 0 is a good read. */
+	r[1].flags = FLAG_UNKNOWN;
+	EXPECT_ERRNO(EOPNOTSUPP, _test_cmd_dev_rwv(self->fd, r, 2, &out));
+	EXPECT_EQ(1ULL, out.done);
+	r[1].flags = 0;
+	r[1].__pad = 1;
+	EXPECT_ERRNO(EINVAL, _test_cmd_dev_rwv(self->fd, r, 2, &out));
+	EXPECT_EQ(1ULL, out.done);
+	r[1].__pad = 0;
+	r[1].len = MNSIM_MAX_ACCESS_LEN + 1;
+	EXPECT_ERRNO(E2BIG, _test_cmd_dev_rwv(self->fd, r, 2, &out));
+	EXPECT_EQ(1ULL, out.done);
+	r[1] = mnsim_range(0, (void *)(uintptr_t)0xffff800000000000ULL, 8,
+			   dst);
+	EXPECT_ERRNO(EINVAL, _test_cmd_dev_rwv(self->fd, r, 2, &out));
+	EXPECT_EQ(1ULL, out.done);
+
+	/* A failing range does not undo the write before it. */
+	r[0] = mnsim_range(MNSIM_ACCESS_WRITE, mem, 32, src);
+	r[1] = mnsim_range(0, hole, 8, dst);
+	EXPECT_ERRNO(EFAULT, _test_cmd_dev_rwv(self->fd, r, 2, &out));
+	EXPECT_EQ(1ULL, out.done);
+	memcpy(expect, src, 32);
+	EXPECT_EQ(0, memcmp(mem, expect, ps));
+}
+
+/*
+ * As root, the device binds to another process (a forked child): it reads
+ * and writes the child's memory, not the test's, and once the child exits
+ * accesses fail with ESRCH until UNBIND.
+ */
+TEST_F(mnsim, bind_other_process)
+{
+	size_t ps = self->page_size;
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_chan ch;
+	unsigned char *mem, *dst, *src;
+	int fd2, status;
+	pid_t pid;
+
+	mem = mnsim_map(ps, RW);
+	dst = mnsim_map(ps, RW);
+	src = mnsim_map(ps, RW);
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, dst);
+	ASSERT_NE(NULL, src);
+	mnsim_fill(mem, ps, SEED_A);
+	memset(dst, 0, ps);
+	mnsim_fill(src, ps, SEED_C);
+	ASSERT_EQ(0, mnsim_chan_open(&ch));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Its own data at the same address, then the device's */
+		mnsim_fill(mem, ps, SEED_B);
+		if (mnsim_send(ch.to_parent[1], 'r'))
+			_exit(2);
+		check_in_child(&ch, mem, ps, SEED_C);
+	}
+	mnsim_chan_parent(&ch);
+	ASSERT_EQ('r', mnsim_recv(ch.to_parent[0]));
+
+	fd2 = mnsim_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _test_cmd_bind(fd2, variant->mode, pid, 0));
+	ASSERT_EQ(0, _test_cmd_dev_read(fd2, mem, ps, dst, NULL));
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_B))
+		TH_LOG("the device did not read the child's memory");
+	ASSERT_EQ(0, _test_cmd_dev_write(fd2, mem, ps, src, NULL));
+	EXPECT_TRUE(mnsim_match(mem, ps, SEED_A))
+		TH_LOG("a device bound to the child wrote the test's memory");
+	memset(dst, 0, ps);
+	test_cmd_dev_read(mem, ps, dst, NULL);
+	EXPECT_TRUE(mnsim_match(dst, ps, SEED_A));
+
+	ASSERT_EQ(0, _test_cmd_stats(fd2, &s0));
+	EXPECT_EQ(variant->mode, s0.mode);
+	ASSERT_EQ(0, mnsim_send(ch.to_child[1], 'g'));
+	EXPECT_EQ(1, mnsim_recv(ch.to_parent[0]))
+		TH_LOG("the child does not see the device write");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* The child's address space is gone: the binding is over. */
+	EXPECT_ERRNO(ESRCH, _test_cmd_dev_read(fd2, mem, ps, dst, NULL));
+	EXPECT_ERRNO(ESRCH, _test_cmd_dev_write(fd2, mem, ps, src, NULL));
+	ASSERT_EQ(0, _test_cmd_stats(fd2, &s1));
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_LE(1ULL, d.release_calls);
+	EXPECT_EQ(0U, s1.entries);
+	ASSERT_EQ(0, _test_cmd_unbind(fd2));
+	EXPECT_ERRNO(ENXIO, _test_cmd_unbind(fd2));
+	close(fd2);
+}
+
+TEST_HARNESS_MAIN
