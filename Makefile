@@ -8,7 +8,7 @@ KVER ?= 6.12
 VM := tools/testing/vm
 
 SRC_C := mmu_notifier_sim.c sec_tlb.c
-SRC_H := sec_tlb.h compat.h include/uapi/linux/mmu_notifier_sim.h
+SRC_H := sec_tlb.h compat.h mnsim_trace.h include/uapi/linux/mmu_notifier_sim.h
 SELFTEST_DIR := tools/testing/selftests/mmu_notifier_sim
 CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
 	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
