@@ -45,4 +45,5 @@ make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
 	--append numa_balancing=disable \
 	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" \
-	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" --tap
+	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" \
+	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" --tap
