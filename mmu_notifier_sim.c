@@ -124,6 +124,7 @@ struct mnsim_park_slot {
  *	released callbacks to return
  * @id: device number, for trace events
  * @record: BIND asked for MNSIM_BIND_RECORD; constant while bound
+ * @oracle: BIND asked for MNSIM_BIND_ORACLE; constant while bound
  * @ev_lock: protects @ev_ring, @ev_head, @ev_tail and @ev_lost. Innermost:
  *	taken under tlb.lock and from the secondary-TLB hook
  * @ev_ring: %MNSIM_EVENT_RING records, allocated at the first recording BIND
@@ -155,6 +156,7 @@ struct mnsim_ctx {
 		atomic64_t faults;
 		atomic64_t fill_retries;
 		atomic64_t freed_refused;
+		atomic64_t verdicts[MNSIM_VERDICT_VIOLATION_A + 1];
 	} cnt;
 	spinlock_t park_lock;		/* see above */
 	struct mnsim_park_slot parks[MNSIM_MAX_PARKS];
@@ -163,6 +165,7 @@ struct mnsim_ctx {
 	wait_queue_head_t park_wq;
 	unsigned int id;
 	bool record;
+	bool oracle;
 	spinlock_t ev_lock;		/* see above */
 	struct mnsim_event *ev_ring;
 	u64 ev_head;
@@ -226,11 +229,25 @@ static void mnsim_ev_range(struct mnsim_ctx *ctx, unsigned int type,
 		 count);
 }
 
-/* Per-call counters, returned by DEV_READ/DEV_WRITE/DEV_RWV. */
+/*
+ * Per-call counters, returned by DEV_READ/DEV_WRITE/DEV_RWV, and the oracle's
+ * worst verdict for the page being accessed.
+ */
 struct mnsim_call {
 	u64 hits;
 	u64 misses;
 	u64 faults;
+	unsigned int verdict;
+};
+
+/**
+ * struct mnsim_cpu_view - the CPU page table's translation of one address
+ * @page: the page mapped there, referenced; NULL when nothing is mapped
+ * @writable: the CPU may write it without a fault
+ */
+struct mnsim_cpu_view {
+	struct page *page;
+	bool writable;
 };
 
 /**
@@ -792,6 +809,110 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
 	       !__mnsim_soft_blocked(ctx, va);
 }
 
+/* ---- the coherence oracle ------------------------------------------- */
+
+/**
+ * mnsim_oracle_begin() - translate @va on the CPU page table, before an access
+ * @ctx: the device
+ * @va: the device address
+ * @cpu: receives the translation; release it with mnsim_oracle_end()
+ *
+ * The translation is taken *before* the access: an access that raced an
+ * invalidation was legal, since the invalidation waited for it (the access
+ * window). Never faults (FOLL_NOFAULT), so it does not change what it checks,
+ * and holds a reference so the page it reports cannot be freed meanwhile.
+ *
+ * Context: Process context; takes the bound mm's mmap_lock for read. Caller
+ * must not hold tlb.lock.
+ */
+static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
+			       struct mnsim_cpu_view *cpu)
+{
+	struct mm_struct *mm = ctx->mm;
+	struct page *page;
+	int locked = 1;
+
+	cpu->page = NULL;
+	cpu->writable = false;
+	if (!mmget_not_zero(mm))
+		return;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return;
+	}
+	if (get_user_pages_remote(mm, va, 1, FOLL_WRITE | FOLL_NOFAULT, &page,
+				  &locked) == 1) {
+		cpu->page = page;
+		cpu->writable = true;
+	} else if (locked && get_user_pages_remote(mm, va, 1, FOLL_NOFAULT,
+						   &page, &locked) == 1) {
+		cpu->page = page;
+	}
+	if (locked)
+		mmap_read_unlock(mm);
+	mmput(mm);
+}
+
+static void mnsim_oracle_end(struct mnsim_cpu_view *cpu)
+{
+	if (cpu->page)
+		put_page(cpu->page);
+	cpu->page = NULL;
+}
+
+/* Same content? Both pages are referenced by the caller. */
+static bool mnsim_pages_identical(struct page *a, struct page *b)
+{
+	void *ka = kmap_local_page(a);
+	void *kb = kmap_local_page(b);
+	bool same = !memcmp(ka, kb, PAGE_SIZE);
+
+	kunmap_local(kb);
+	kunmap_local(ka);
+	return same;
+}
+
+/**
+ * __mnsim_oracle_judge() - classify an access through a cached translation
+ * @x: the device's translation (4 KiB)
+ * @cpu: the CPU's, from mnsim_oracle_begin()
+ * @write: the access is a device write
+ *
+ * The hook carries no event type, and KSM's replace reports the same event as
+ * a COW, so the verdict comes from page state and content, never from the
+ * event. The allowed windows are the seed's: a write-protect downgrade or a
+ * KSM replacement with identical content may be notified at range end
+ * (Documentation/mm/mmu_notifier.rst, last paragraph), and an unmapped page
+ * may be used until it is freed (case A is about the free, not the unmap).
+ *
+ * Context: Atomic. Caller holds tlb.lock.
+ * Return: an &enum mnsim_verdict.
+ */
+static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
+					 const struct mnsim_cpu_view *cpu,
+					 bool write)
+{
+	unsigned int verdict = MNSIM_VERDICT_VIOLATION_B;
+	struct folio *folio;
+	struct page *old;
+
+	if (cpu->page && page_to_pfn(cpu->page) == x->pfn)
+		return write && !cpu->writable ? MNSIM_VERDICT_STALE_ALLOWED :
+						 MNSIM_VERDICT_COHERENT;
+	old = pfn_to_online_page(x->pfn);
+	if (!old)
+		return MNSIM_VERDICT_VIOLATION_A;
+	folio = page_folio(old);
+	if (!folio_try_get(folio))
+		return MNSIM_VERDICT_VIOLATION_A;	/* freed */
+	if (!cpu->page)
+		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* unmapped, not freed */
+	else if (!cpu->writable && mnsim_pages_identical(old, cpu->page))
+		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* KSM, same content */
+	folio_put(folio);
+	return verdict;
+}
+
 /* Internal: the TLB has no usable entry, walk the page table. */
 #define MNSIM_NEED_WALK		1
 
@@ -820,6 +941,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	unsigned int perm = write ? SEC_TLB_W : SEC_TLB_R;
 	unsigned int evf = write ? MNSIM_EVF_WRITE : 0;
 	struct sec_tlb *tlb = &ctx->tlb;
+	struct mnsim_cpu_view cpu = {};
 	struct sec_tlb_xlate x, walked;
 	unsigned int tries = 0;
 	unsigned long seq = 0;
@@ -827,6 +949,8 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	int ret;
 
 	for (;;) {
+		if (ctx->oracle && !have_walk)
+			mnsim_oracle_begin(ctx, va, &cpu);
 		spin_lock(&tlb->lock);
 		if (ctx->dead) {
 			ret = -ESRCH;
@@ -837,6 +961,10 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 				mnsim_ev(ctx, MNSIM_EV_FILL, walked.va,
 					 walked.va + PAGE_SIZE, 0, evf, 0);
 				x = walked;
+				/* Just walked: the CPU's own translation. */
+				if (ctx->oracle)
+					call->verdict = max(call->verdict,
+							    MNSIM_VERDICT_COHERENT);
 				ret = ctx->ops->dma(ctx, &x, va, ubuf, len,
 						    write);
 			}
@@ -844,12 +972,17 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			call->hits++;
 			mnsim_ev(ctx, MNSIM_EV_HIT, x.va, x.va + PAGE_SIZE, 0,
 				 evf, 0);
+			if (ctx->oracle)
+				call->verdict = max(call->verdict,
+						    __mnsim_oracle_judge(&x, &cpu,
+									 write));
 			ret = ctx->ops->dma(ctx, &x, va, ubuf, len, write);
 		} else {
 			call->misses++;
 			ret = MNSIM_NEED_WALK;
 		}
 		spin_unlock(&tlb->lock);
+		mnsim_oracle_end(&cpu);
 
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK)
 			return ret;
@@ -887,8 +1020,14 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			     struct mnsim_call *call)
 {
 	unsigned int flags = write ? MNSIM_EVF_WRITE : 0;
-	int ret = __mnsim_access_page(ctx, va, ubuf, len, write, call);
 	u64 value = 0;
+	int ret;
+
+	call->verdict = MNSIM_VERDICT_NONE;
+	ret = __mnsim_access_page(ctx, va, ubuf, len, write, call);
+	if (call->verdict)
+		atomic64_inc(&ctx->cnt.verdicts[call->verdict]);
+	flags |= call->verdict << MNSIM_EVF_VERDICT_SHIFT;
 
 	if (!READ_ONCE(ctx->record) && !trace_mnsim_event_enabled())
 		return ret;
@@ -1001,7 +1140,7 @@ static struct mm_struct *mnsim_target_mm(s32 target)
 
 static int mnsim_check_bind(const struct mnsim_bind *arg)
 {
-	if (arg->flags & ~MNSIM_BIND_RECORD)
+	if (arg->flags & ~(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE))
 		return -EOPNOTSUPP;
 	if (arg->__reserved[0] || arg->__reserved[1])
 		return -EINVAL;
@@ -1048,6 +1187,8 @@ static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
 
 static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 {
+	unsigned int i;
+
 	atomic64_set(&ctx->cnt.hook_calls, 0);
 	atomic64_set(&ctx->cnt.start_calls, 0);
 	atomic64_set(&ctx->cnt.end_calls, 0);
@@ -1056,6 +1197,8 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 	atomic64_set(&ctx->cnt.faults, 0);
 	atomic64_set(&ctx->cnt.fill_retries, 0);
 	atomic64_set(&ctx->cnt.freed_refused, 0);
+	for (i = 0; i < ARRAY_SIZE(ctx->cnt.verdicts); i++)
+		atomic64_set(&ctx->cnt.verdicts[i], 0);
 	spin_lock(&ctx->park_lock);
 	ctx->park_fired = 0;
 	ctx->park_timeouts = 0;
@@ -1097,6 +1240,7 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	if (ret)
 		goto out_unlock;
 	mnsim_reset_counters(ctx);
+	ctx->oracle = arg->flags & MNSIM_BIND_ORACLE;
 	ctx->mode = arg->mode;
 	ctx->dead = false;
 	ctx->soft_nr = 0;
@@ -1337,6 +1481,14 @@ static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 	arg->faults = atomic64_read(&ctx->cnt.faults);
 	arg->fill_retries = atomic64_read(&ctx->cnt.fill_retries);
 	arg->freed_refused = atomic64_read(&ctx->cnt.freed_refused);
+	arg->oracle_coherent =
+		atomic64_read(&ctx->cnt.verdicts[MNSIM_VERDICT_COHERENT]);
+	arg->oracle_stale_allowed =
+		atomic64_read(&ctx->cnt.verdicts[MNSIM_VERDICT_STALE_ALLOWED]);
+	arg->oracle_violation_b =
+		atomic64_read(&ctx->cnt.verdicts[MNSIM_VERDICT_VIOLATION_B]);
+	arg->oracle_violation_a =
+		atomic64_read(&ctx->cnt.verdicts[MNSIM_VERDICT_VIOLATION_A]);
 	return 0;
 }
 

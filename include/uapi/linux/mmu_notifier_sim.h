@@ -135,11 +135,37 @@ struct mnsim_info {
 
 /* mnsim_bind.flags */
 #define MNSIM_BIND_RECORD	(1U << 0)	/* record events in the ring */
+#define MNSIM_BIND_ORACLE	(1U << 1)	/* check every TLB hit */
+
+/**
+ * enum mnsim_verdict - the coherence oracle's judgement of a device access
+ * @MNSIM_VERDICT_NONE: not judged (oracle off)
+ * @MNSIM_VERDICT_COHERENT: the translation matches the CPU page table
+ * @MNSIM_VERDICT_STALE_ALLOWED: stale in a window the kernel's rules allow
+ *	(Documentation/mm/mmu_notifier.rst): a write-protect downgrade or a KSM
+ *	replacement with the same content, notified at range end; an unmap whose
+ *	page is not yet freed
+ * @MNSIM_VERDICT_VIOLATION_B: the CPU page table maps a new page the CPU can
+ *	write, or a new page of different content: the seed's case B
+ * @MNSIM_VERDICT_VIOLATION_A: the page the device used was freed: case A
+ */
+enum mnsim_verdict {
+	MNSIM_VERDICT_NONE = 0,
+	MNSIM_VERDICT_COHERENT = 1,
+	MNSIM_VERDICT_STALE_ALLOWED = 2,
+	MNSIM_VERDICT_VIOLATION_B = 3,
+	MNSIM_VERDICT_VIOLATION_A = 4,
+};
 
 /**
  * struct mnsim_bind - ioctl(MNSIM_IOC_BIND)
- * @flags: 0 or %MNSIM_BIND_RECORD (keep a ring of &struct mnsim_event, read
- *	with MNSIM_IOC_READ_EVENTS; trace events fire either way)
+ * @flags: %MNSIM_BIND_RECORD keeps a ring of &struct mnsim_event, read
+ *	with MNSIM_IOC_READ_EVENTS (trace events fire either way);
+ *	%MNSIM_BIND_ORACLE translates the address on the CPU page table before
+ *	every access through a cached translation and judges it (an
+ *	&enum mnsim_verdict in the ACCESS event and the STATS counters). The
+ *	oracle's walk never faults, but it may set the accessed and dirty bits
+ *	of the PTE it inspects.
  * @mode: an &enum mnsim_mode value
  * @target: pid (in the caller's pid namespace) whose address space the device
  *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
@@ -265,6 +291,10 @@ struct mnsim_flush {
  * @faults: (out) walks that faulted a page in
  * @fill_retries: (out) walks repeated because an invalidation raced them
  * @freed_refused: (out) DEFER accesses refused because the page was freed
+ * @oracle_coherent: (out) oracle verdicts %MNSIM_VERDICT_COHERENT
+ * @oracle_stale_allowed: (out) oracle verdicts %MNSIM_VERDICT_STALE_ALLOWED
+ * @oracle_violation_b: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_B
+ * @oracle_violation_a: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_A
  * @__reserved: must be 0 on input, 0 on output
  *
  * Counters are cumulative since BIND and survive UNBIND until the next BIND.
@@ -290,6 +320,10 @@ struct mnsim_stats {
 	__aligned_u64 faults;
 	__aligned_u64 fill_retries;
 	__aligned_u64 freed_refused;
+	__aligned_u64 oracle_coherent;
+	__aligned_u64 oracle_stale_allowed;
+	__aligned_u64 oracle_violation_b;
+	__aligned_u64 oracle_violation_a;
 	__aligned_u64 __reserved[4];
 };
 
@@ -405,6 +439,9 @@ enum mnsim_event_type {
 #define MNSIM_EVF_WRITE		(1U << 0)	/* FILL/HIT/ACCESS: a write */
 #define MNSIM_EVF_BLOCKABLE	(1U << 1)	/* START/END: range blockable */
 #define MNSIM_EVF_REFUSED	(1U << 2)	/* ACCESS: failed, see @value */
+/* ACCESS: the oracle's &enum mnsim_verdict, worst over the pages */
+#define MNSIM_EVF_VERDICT_SHIFT	8
+#define MNSIM_EVF_VERDICT(flags)	(((flags) >> MNSIM_EVF_VERDICT_SHIFT) & 0xf)
 
 /**
  * struct mnsim_event - one record of the device's event ring

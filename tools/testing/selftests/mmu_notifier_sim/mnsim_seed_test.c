@@ -157,6 +157,10 @@ FIXTURE_VARIANT_ADD(seed, defer)
 
 FIXTURE_SETUP(seed)
 {
+	struct mnsim_bind bind = {
+		.flags = MNSIM_BIND_ORACLE | MNSIM_BIND_RECORD,
+		.mode = variant->mode,
+	};
 	struct mnsim_info info;
 	int pipefd[2];
 	__u64 v;
@@ -167,7 +171,8 @@ FIXTURE_SETUP(seed)
 	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
 	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
 		SKIP(MNSIM_SETUP_SKIP, "mode %s not supported here", variant->name);
-	ASSERT_EQ(0, _test_cmd_bind(self->fd, variant->mode, MNSIM_TARGET_SELF, 0));
+	/* The oracle judges every access through a cached translation. */
+	ASSERT_EQ(0, mnsim_ioctl(self->fd, MNSIM_IOC_BIND, &bind));
 
 	/* addrA and addrB in different pages, kept away from khugepaged. */
 	self->mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
@@ -266,6 +271,7 @@ TEST_F_TIMEOUT(seed, cow_timeline, 60)
 {
 	struct cpu_writer w0 = { .addr = self->a, .val = 1 };
 	struct dev_reader r0 = { .fd = self->fd, .va = MNSIM_PTR(self->a) };
+	struct mnsim_stats s0, s1;
 	struct mnsim_park_ctl ctl;
 	pthread_t t0, d0;
 	__u64 dev_b = ~0ULL;
@@ -279,6 +285,7 @@ TEST_F_TIMEOUT(seed, cow_timeline, 60)
 	 * From here to the release: no allocation, printing or thread creation,
 	 * which could take this mm's mmap_lock for write (see dev_thread_0()).
 	 */
+	test_cmd_stats(&s0);
 	test_cmd_park(MNSIM_PARK_END, 20000, self->a, NULL);
 
 	/* [Time N+1..N+2]: CPU-thread-0's COW of addrA, parked after step 1. */
@@ -313,7 +320,22 @@ TEST_F_TIMEOUT(seed, cow_timeline, 60)
 	close(go[1]);
 	ASSERT_EQ(0, r0.ret);
 
+	test_cmd_stats(&s1);
 	print_timeline(variant->name, r0.val, dev_b);
+	ksft_print_msg("%s: oracle: %llu coherent, %llu stale-allowed, %llu case-B, %llu case-A\n",
+		       variant->name,
+		       (unsigned long long)(s1.oracle_coherent - s0.oracle_coherent),
+		       (unsigned long long)(s1.oracle_stale_allowed -
+					    s0.oracle_stale_allowed),
+		       (unsigned long long)(s1.oracle_violation_b -
+					    s0.oracle_violation_b),
+		       (unsigned long long)(s1.oracle_violation_a -
+					    s0.oracle_violation_a));
+	/* The oracle sees what the values show, and no freed page is used. */
+	EXPECT_EQ(variant->violation ? 1ULL : 0ULL,
+		  s1.oracle_violation_b - s0.oracle_violation_b);
+	EXPECT_EQ(0ULL, s1.oracle_violation_a - s0.oracle_violation_a);
+	EXPECT_EQ(0ULL, s1.freed_refused - s0.freed_refused);
 	EXPECT_EQ(1ULL, dev_b);
 	if (variant->violation) {
 		ksft_print_msg("%s: violation: the device saw addrB new and addrA old\n",
