@@ -12,7 +12,7 @@ SRC_H := sec_tlb.h compat.h mnsim_trace.h include/uapi/linux/mmu_notifier_sim.h
 SELFTEST_DIR := tools/testing/selftests/mmu_notifier_sim
 CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
 	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
-	$(wildcard tools/testing/demo/*.c)
+	$(wildcard tools/mnsim/*.c tools/mnsim/*.h)
 
 all: modules
 
@@ -33,10 +33,10 @@ checkpatch:
 vm-test:
 	$(VM)/vm-test.sh $(KVER)
 
-# Boot 6.12, bind a process in ATS mode, show a CPU write after fork
-# reaching the device.
+# Boot a kernel (6.12 unless KVER is given) and run the seed's COW
+# scenario in ATS mode (order kept) and DEFER mode (violation).
 demo:
-	$(VM)/vm-test.sh --demo 6.12
+	$(VM)/vm-test.sh --demo $(KVER)
 
 # Everything CI runs; ends with one "N passed, N failed" line.
 check:

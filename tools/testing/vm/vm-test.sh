@@ -3,7 +3,7 @@
 #
 # Builds the modules (W=1, sparse) and the kselftest for Debian's KVER kernel,
 # boots it in QEMU and runs the kselftest (TAP) between insmod and rmmod.
-# With --demo, runs the demo program instead (make demo).
+# With --demo, runs the seed's scenario with mnsim instead (make demo).
 # The last stdout line is vm-run.sh's "... P passed, F failed".
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -34,9 +34,13 @@ mkdir -p "$OUT"
 KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
 
 if [ "$DEMO" = 1 ]; then
-	make -s -C "$REPO_ROOT/tools/testing/demo" OUTPUT="$OUT" >&2
+	# The seed's scenario twice: the hook keeps the order, DEFER breaks it.
+	make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
 	exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name demo "${ko_args[@]}" \
-		--bin "$OUT/mnsim_demo" --run "mnsim_demo"
+		--append numa_balancing=disable --bin "$OUT/mnsim" \
+		--run "mnsim info" \
+		--run "mnsim scenario seed --mode ats --expect kept" \
+		--run "mnsim scenario seed --mode defer --expect violation"
 fi
 
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \

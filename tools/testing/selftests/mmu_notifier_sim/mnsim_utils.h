@@ -344,6 +344,10 @@ mnsim_stats_delta(const struct mnsim_stats *after,
 	d.faults -= before->faults;
 	d.fill_retries -= before->fill_retries;
 	d.freed_refused -= before->freed_refused;
+	d.oracle_coherent -= before->oracle_coherent;
+	d.oracle_stale_allowed -= before->oracle_stale_allowed;
+	d.oracle_violation_b -= before->oracle_violation_b;
+	d.oracle_violation_a -= before->oracle_violation_a;
 	return d;
 }
 

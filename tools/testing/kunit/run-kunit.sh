@@ -1,0 +1,127 @@
+#!/bin/bash
+# Usage: run-kunit.sh KVER [--arch um|x86_64] [FILTER_GLOB]
+#        (KVER: 6.1 or 6.12; default arch um)
+#
+# Runs the project's KUnit suites (tests/.kunitconfig) with the kernel's own
+# tools/testing/kunit/kunit.py, in Debian's linux-source-KVER.
+#
+# The project comes in as an in-tree overlay on a hard-linked copy of the
+# unpacked source (the pristine tree of fetch-source.sh is never modified):
+#   drivers/misc/mmu_notifier_sim -> this repository (symlink)
+#   drivers/misc/Kconfig           + source ".../mmu_notifier_sim/Kconfig"
+#   drivers/misc/Makefile          + obj-$(CONFIG_MMU_NOTIFIER_SIM) += ...
+# Both edited files are rewritten (not edited in place), which breaks their
+# hard links. Everything is idempotent; build trees live in
+# $CACHE/kunit/<arch>-<kver>, never in the repository.
+#
+# stdout: the KTAP of the run, then one line
+#   kunit: <arch> <kver>: P passed, F failed
+# counting every test case and every parameter of a parameterised case. A
+# skipped case counts as failed unless tools/testing/kunit/expected-skips
+# lists it for this arch and kver. Logs of kunit.py go to stderr.
+# Exit status: 0 only if F is 0, kunit.py succeeded and no test crashed.
+set -euo pipefail
+KUNIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../vm/lib.sh
+. "$KUNIT_DIR/../vm/lib.sh"
+
+usage() {
+	echo "usage: $0 KVER [--arch um|x86_64] [FILTER_GLOB]" >&2
+	exit 2
+}
+
+KVER=${1:-}
+[ $# -gt 0 ] && shift
+check_kver "$KVER"
+ARCH=um
+FILTER=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
+	--arch=*) ARCH=${1#--arch=}; shift ;;
+	-*) usage ;;
+	*) FILTER=("$1"); shift ;;
+	esac
+done
+case $ARCH in
+um | x86_64) ;;
+*) die "--arch must be um or x86_64 (got '$ARCH')" ;;
+esac
+
+DEPS=(flex bison libelf-dev cpio dwarves bc libssl-dev python3 gcc make)
+[ "$ARCH" = x86_64 ] && DEPS+=(qemu-system-x86)
+need_pkgs "${DEPS[@]}"
+
+SRC=$("$VM_DIR/fetch-source.sh" "$KVER")
+SRC_STAMP=$(cat "$SRC/.mnsim-unpacked")
+TREE=$CACHE/kunit/src/linux-$KVER
+BUILD=$CACHE/kunit/$ARCH-$KVER
+REPO=$(cd "$REPO_ROOT" && pwd -P)
+OVERLAY_MARK="# mmu_notifier_sim KUnit overlay (tools/testing/kunit/run-kunit.sh)"
+mkdir -p "$CACHE/kunit/src"
+
+# One run per kernel version at a time: the overlay symlink names one checkout.
+with_lock "kunit-$KVER"
+
+# --- the overlay tree ---------------------------------------------------
+if [ ! -f "$TREE/.mnsim-kunit-src" ] ||
+	[ "$(cat "$TREE/.mnsim-kunit-src")" != "$SRC_STAMP" ]; then
+	log "hard-linking $SRC_STAMP into $TREE"
+	rm -rf "$TREE" "$TREE.tmp"
+	cp -al "$SRC" "$TREE.tmp"
+	echo "$SRC_STAMP" >"$TREE.tmp/.mnsim-kunit-src"
+	mv "$TREE.tmp" "$TREE"
+fi
+
+# append_once FILE LINE: add LINE (and the marker) unless FILE has the marker.
+# The file is replaced, never written in place: it is a hard link into the
+# pristine tree.
+append_once() {
+	local f=$1 line=$2
+	grep -qxF "$OVERLAY_MARK" "$f" && return 0
+	cat "$f" >"$f.mnsim.tmp"
+	printf '\n%s\n%s\n' "$OVERLAY_MARK" "$line" >>"$f.mnsim.tmp"
+	mv -f "$f.mnsim.tmp" "$f"
+}
+
+ln -sfn "$REPO" "$TREE/drivers/misc/mmu_notifier_sim"
+# shellcheck disable=SC2016 # $(CONFIG_...) is make syntax
+append_once "$TREE/drivers/misc/Kconfig" 'source "drivers/misc/mmu_notifier_sim/Kconfig"'
+# shellcheck disable=SC2016
+append_once "$TREE/drivers/misc/Makefile" 'obj-$(CONFIG_MMU_NOTIFIER_SIM) += mmu_notifier_sim/'
+
+# --- the build tree -----------------------------------------------------
+# A new source package has old mtimes: start its build from scratch.
+if [ -d "$BUILD" ] && [ "$(cat "$BUILD/.mnsim-kunit-src" 2>/dev/null)" != "$SRC_STAMP" ]; then
+	log "source changed to $SRC_STAMP: removing $BUILD"
+	rm -rf "$BUILD"
+fi
+mkdir -p "$BUILD"
+echo "$SRC_STAMP" >"$BUILD/.mnsim-kunit-src"
+# Another checkout behind the symlink: its files may be older than our objects.
+if [ "$(cat "$BUILD/.mnsim-kunit-repo" 2>/dev/null)" != "$REPO" ]; then
+	rm -rf "$BUILD/drivers/misc/mmu_notifier_sim"
+	echo "$REPO" >"$BUILD/.mnsim-kunit-repo"
+fi
+
+KUNIT_ARGS=(run --arch="$ARCH" --build_dir="$BUILD" --jobs="$(nproc)"
+	--kunitconfig="$REPO/tests/.kunitconfig" --timeout=900)
+if [ -f "$REPO/tests/kunitconfig.$ARCH" ]; then
+	KUNIT_ARGS+=(--kunitconfig="$REPO/tests/kunitconfig.$ARCH")
+fi
+rm -f "$BUILD/test.log"
+log "kunit.py ${KUNIT_ARGS[*]} ${FILTER[*]}"
+start=$(date +%s)
+rc=0
+python3 "$TREE/tools/testing/kunit/kunit.py" "${KUNIT_ARGS[@]}" "${FILTER[@]}" >&2 || rc=$?
+log "kunit.py exited $rc after $(($(date +%s) - start)) s"
+
+# --- KTAP and totals ----------------------------------------------------
+[ -f "$BUILD/test.log" ] || {
+	echo "kunit: $ARCH $KVER: 0 passed, 1 failed"
+	die "no test log: the kernel did not build or did not boot"
+}
+trc=0
+python3 "$KUNIT_DIR/ktap_count.py" --arch "$ARCH" --kver "$KVER" \
+	--expected-skips "$KUNIT_DIR/expected-skips" "$BUILD/test.log" || trc=$?
+[ "$rc" -eq 0 ] && [ "$trc" -eq 0 ]
