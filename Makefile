@@ -38,8 +38,12 @@ vm-test:
 demo:
 	$(VM)/vm-test.sh --demo $(KVER)
 
+# Documentation/ with Sphinx, warnings as errors (the uAPI via kernel-doc).
+docs:
+	tools/testing/docs.sh
+
 # Everything CI runs; ends with one "N passed, N failed" line.
 check:
 	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
-.PHONY: all modules clean build-kver checkpatch vm-test demo check
+.PHONY: all modules clean build-kver checkpatch vm-test demo docs check

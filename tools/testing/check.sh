@@ -59,6 +59,7 @@ step compat-confined tools/testing/compat-confined.sh
 for kver in 6.1 6.12; do
 	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
 done
+step docs tools/testing/docs.sh
 for kver in 6.1 6.12; do
 	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 done
