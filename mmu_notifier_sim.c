@@ -54,9 +54,41 @@ static unsigned int default_capacity = SEC_TLB_DEFAULT_CAPACITY;
 module_param(default_capacity, uint, 0444);
 MODULE_PARM_DESC(default_capacity, "TLB entries when BIND asks for 0");
 
-static unsigned int max_capacity = SEC_TLB_MAX_CAPACITY;
+/*
+ * Memory bounds. Every TLB entry is preallocated at BIND and charged to the
+ * caller's memory cgroup (GFP_KERNEL_ACCOUNT); these caps also bound what
+ * the device can pin in kernel memory overall.
+ */
+static unsigned int max_capacity = 65536;
 module_param(max_capacity, uint, 0644);
-MODULE_PARM_DESC(max_capacity, "Largest TLB a BIND may preallocate");
+MODULE_PARM_DESC(max_capacity,
+		 "Largest TLB a BIND without CAP_SYS_ADMIN may preallocate");
+
+static unsigned long max_total_entries = 4UL * SEC_TLB_MAX_CAPACITY;
+module_param(max_total_entries, ulong, 0644);
+MODULE_PARM_DESC(max_total_entries,
+		 "TLB entries all bound devices together may preallocate");
+
+/* Entries preallocated by all bound devices; bounded by max_total_entries. */
+static atomic_long_t mnsim_total_entries = ATOMIC_LONG_INIT(0);
+
+/* The largest capacity the caller may ask for. */
+static unsigned int mnsim_capacity_cap(void)
+{
+	if (capable(CAP_SYS_ADMIN))
+		return SEC_TLB_MAX_CAPACITY;
+	return min(max_capacity, SEC_TLB_MAX_CAPACITY);
+}
+
+/* Reserve @n entries of the global budget; false when it is exhausted. */
+static bool mnsim_reserve_entries(unsigned int n)
+{
+	if (atomic_long_add_return(n, &mnsim_total_entries) <=
+	    READ_ONCE(max_total_entries))
+		return true;
+	atomic_long_sub(n, &mnsim_total_entries);
+	return false;
+}
 
 struct mnsim_dev_ops;
 
@@ -1223,7 +1255,7 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	ret = mnsim_check_bind(arg);
 	if (ret)
 		return ret;
-	if (capacity > min(max_capacity, SEC_TLB_MAX_CAPACITY))
+	if (capacity > mnsim_capacity_cap())
 		return -EINVAL;
 	mm = mnsim_target_mm(arg->target);
 	if (IS_ERR(mm))
@@ -1236,9 +1268,12 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	ret = mnsim_ev_init(ctx, arg->flags & MNSIM_BIND_RECORD);
 	if (ret)
 		goto out_unlock;
+	ret = -ENOMEM;
+	if (!mnsim_reserve_entries(capacity))
+		goto out_unlock;
 	ret = sec_tlb_init(&ctx->tlb, capacity);
 	if (ret)
-		goto out_unlock;
+		goto out_unreserve;
 	mnsim_reset_counters(ctx);
 	ctx->oracle = arg->flags & MNSIM_BIND_ORACLE;
 	ctx->mode = arg->mode;
@@ -1267,6 +1302,8 @@ out_unregister_range:
 	mmu_notifier_unregister(&ctx->range_mn, mm);
 out_free_tlb:
 	sec_tlb_destroy(&ctx->tlb);
+out_unreserve:
+	atomic_long_sub(capacity, &mnsim_total_entries);
 out_unlock:
 	up_write(&ctx->bind_rwsem);
 	mmput(mm);
@@ -1289,6 +1326,7 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 		mmu_notifier_unregister(&ctx->tlb_mn, ctx->mm);
 	mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
 	sec_tlb_get_stats(&ctx->tlb, &ctx->saved, &nr_live);
+	atomic_long_sub(ctx->tlb.capacity, &mnsim_total_entries);
 	sec_tlb_destroy(&ctx->tlb);
 	mmdrop(ctx->mm);
 	ctx->mm = NULL;
@@ -1313,7 +1351,7 @@ static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
 		arg->modes |= BIT(MNSIM_MODE_ATS);
 	arg->page_size = PAGE_SIZE;
 	arg->default_capacity = default_capacity;
-	arg->max_capacity = min(max_capacity, SEC_TLB_MAX_CAPACITY);
+	arg->max_capacity = mnsim_capacity_cap();
 	return 0;
 }
 

@@ -54,7 +54,8 @@
  *            device access: the bound address space has exited
  * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
  *            DEFER mode without CAP_SYS_ADMIN
- * ENOMEM     BIND could not preallocate the secondary TLB
+ * ENOMEM     BIND could not preallocate the secondary TLB, or all bound
+ *            devices together would exceed max_total_entries
  * EAGAIN     a device access kept racing invalidations and gave up
  * EIO        DEFER mode refused an access to a page the kernel freed (the
  *            seed's case A); the access did not happen
@@ -116,7 +117,9 @@ enum mnsim_mode {
  * @modes: (out) bit (1 << mode) set for each &enum mnsim_mode usable here
  * @page_size: (out) PAGE_SIZE of the kernel
  * @default_capacity: (out) TLB entries used when BIND passes capacity 0
- * @max_capacity: (out) largest capacity BIND accepts (module parameter)
+ * @max_capacity: (out) largest capacity BIND accepts from this caller: the
+ *	module parameter max_capacity (default 65536), or 1048576 with
+ *	CAP_SYS_ADMIN
  * @__reserved: must be 0
  */
 struct mnsim_info {

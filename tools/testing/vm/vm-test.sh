@@ -19,7 +19,15 @@ check_kver "$KVER"
 
 need_pkgs gcc make libc6-dev
 
-mapfile -t KOS < <("$VM_DIR/build-module.sh" "$KVER")
+mapfile -t BUILT < <("$VM_DIR/build-module.sh" "$KVER")
+# A private copy: another build of the same kernel wipes the shared build dir.
+mkdir -p "$CACHE/tmp"
+KO_DIR=$(mktemp -d "$CACHE/tmp/ko.XXXXXX")
+trap 'rm -rf "$KO_DIR"' EXIT
+KOS=()
+for ko in "${BUILT[@]}"; do
+	cp "$ko" "$KO_DIR/" && KOS+=("$KO_DIR/${ko##*/}")
+done
 ko_args=()
 # sec_tlb.ko exports what mmu_notifier_sim.ko uses: load it first.
 for want in sec_tlb.ko mmu_notifier_sim.ko; do
@@ -36,17 +44,18 @@ KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
 if [ "$DEMO" = 1 ]; then
 	# The seed's scenario twice: the hook keeps the order, DEFER breaks it.
 	make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
-	exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name demo "${ko_args[@]}" \
+	"$VM_DIR/vm-run.sh" --kver "$KVER" --name demo "${ko_args[@]}" \
 		--append numa_balancing=disable --bin "$OUT/mnsim" \
 		--run "mnsim info" \
 		--run "mnsim scenario seed --mode ats --expect kept" \
 		--run "mnsim scenario seed --mode defer --expect violation"
+	exit 0
 fi
 
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
 # numa_balancing=disable: nothing but the test may invalidate watched pages.
-exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
+"$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
 	--append numa_balancing=disable \
 	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" \
 	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" \

@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "mnsim_utils.h"
 
@@ -540,6 +542,113 @@ TEST_F(mnsim_dev, park_delay_fires_once)
 	EXPECT_EQ(0U, ctl.armed);
 	EXPECT_EQ(0U, ctl.parked);
 	EXPECT_EQ(1U, ctl.fired);
+}
+
+#define PARAMS	"/sys/module/mmu_notifier_sim/parameters/"
+
+static long read_param(const char *name)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static int write_param(const char *name, long val)
+{
+	char path[128], buf[32];
+	int fd, len, ok;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%ld", val);
+	ok = write(fd, buf, len) == len;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* Drop CAP_SYS_ADMIN from the effective set of the calling process. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/*
+ * Without CAP_SYS_ADMIN a BIND may preallocate at most max_capacity entries
+ * and may not use DEFER; all devices together stay within max_total_entries.
+ */
+TEST_F(mnsim_dev, memory_caps)
+{
+	long cap = read_param("max_capacity");
+	long total = read_param("max_total_entries");
+	int status, fd2;
+	pid_t pid;
+
+	ASSERT_LT(0, cap);
+	ASSERT_LT(0, total);
+	/* An admin may go to the hard cap; INFO says so. */
+	EXPECT_EQ(1048576U, self->info.max_capacity);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct mnsim_info info;
+		int fd;
+
+		if (drop_sys_admin())
+			_exit(10);
+		fd = mnsim_open();
+		if (fd < 0 || _test_cmd_info(fd, &info))
+			_exit(11);
+		if (info.max_capacity != (__u32)cap)
+			_exit(12);
+		if (_test_cmd_bind(fd, MNSIM_MODE_SOFT, 0, cap + 1) != -EINVAL)
+			_exit(13);
+		if (_test_cmd_bind(fd, MNSIM_MODE_DEFER, 0, 0) != -EPERM)
+			_exit(14);
+		if (_test_cmd_bind(fd, MNSIM_MODE_SOFT, 0, cap))
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* The global budget: a second device cannot exceed it. */
+	ASSERT_EQ(0, write_param("max_total_entries", 3000));
+	test_cmd_bind(MNSIM_MODE_SOFT, MNSIM_TARGET_SELF, 2000);
+	fd2 = mnsim_open();
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-ENOMEM, _test_cmd_bind(fd2, MNSIM_MODE_SOFT, 0, 2000));
+	EXPECT_EQ(0, _test_cmd_bind(fd2, MNSIM_MODE_SOFT, 0, 1000));
+	close(fd2);
+	/* Unbinding returns the entries to the budget. */
+	test_cmd_unbind();
+	fd2 = mnsim_open();
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(0, _test_cmd_bind(fd2, MNSIM_MODE_SOFT, 0, 2500));
+	close(fd2);
+	ASSERT_EQ(0, write_param("max_total_entries", total));
 }
 
 /* ---- a device bound to the test process, one variant per mode ---- */
