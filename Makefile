@@ -14,6 +14,9 @@ CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
 	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
 	$(wildcard tools/mnsim/*.c tools/mnsim/*.h)
 
+PREFIX ?= /usr/local
+KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease)
+
 all: modules
 
 modules:
@@ -21,6 +24,34 @@ modules:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tools/mnsim OUTPUT=$(CURDIR)/tools/mnsim clean
+
+mnsim:
+	$(MAKE) -C tools/mnsim OUTPUT=$(CURDIR)/tools/mnsim
+
+# Modules to $(DESTDIR)/lib/modules/<release>/extra (+ depmod), the uAPI
+# header and mnsim to $(DESTDIR)$(PREFIX).
+install: modules mnsim
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=extra modules_install
+	depmod -b "$(or $(DESTDIR),/)" $(KRELEASE)
+	install -D -m 0644 include/uapi/linux/mmu_notifier_sim.h \
+		$(DESTDIR)$(PREFIX)/include/linux/mmu_notifier_sim.h
+	install -D -m 0755 tools/mnsim/mnsim $(DESTDIR)$(PREFIX)/bin/mnsim
+
+# Register the sources with DKMS, which rebuilds them for every kernel.
+DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+dkms-install:
+	rm -rf /usr/src/mmu_notifier_sim-$(DKMS_VER)
+	mkdir -p /usr/src/mmu_notifier_sim-$(DKMS_VER)
+	git ls-files -z -- Kbuild Makefile dkms.conf '*.c' '*.h' include | \
+		xargs -0 cp --parents -t /usr/src/mmu_notifier_sim-$(DKMS_VER)
+	dkms add -m mmu_notifier_sim -v $(DKMS_VER)
+	dkms build -m mmu_notifier_sim -v $(DKMS_VER)
+	dkms install -m mmu_notifier_sim -v $(DKMS_VER)
+
+dkms-check:
+	tools/testing/dkms-check.sh
 
 # W=1 + sparse build against one of the Debian kernels (downloaded on demand).
 build-kver:
@@ -46,4 +77,5 @@ docs:
 check:
 	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
-.PHONY: all modules clean build-kver checkpatch vm-test demo docs check
+.PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
+	checkpatch vm-test demo docs check

@@ -60,6 +60,7 @@ for kver in 6.1 6.12; do
 	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
 done
 step docs tools/testing/docs.sh
+step dkms tools/testing/dkms-check.sh
 for kver in 6.1 6.12; do
 	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 done
