@@ -270,6 +270,7 @@ struct mnsim_call {
 	u64 misses;
 	u64 faults;
 	unsigned int verdict;
+	bool nofault;		/* MNSIM_ACCESS_NOFAULT: never fault pages in */
 };
 
 /**
@@ -679,7 +680,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	atomic64_inc(&ctx->cnt.walks);
 	got = get_user_pages_remote(mm, va, 1, gup_flags | FOLL_NOFAULT,
 				    &page, &locked);
-	if (got != 1 && locked) {
+	if (got != 1 && locked && !call->nofault) {
 		call->faults++;
 		atomic64_inc(&ctx->cnt.faults);
 		got = get_user_pages_remote(mm, va, 1, gup_flags, &page,
@@ -689,8 +690,11 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 		mmap_read_unlock(mm);
 	mmput(mm);
 
-	if (got != 1)
-		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
+	if (got != 1) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		return call->nofault ? -ENOENT : -EFAULT;
+	}
 	if (is_zone_device_page(page)) {
 		put_page(page);
 		return -EFAULT;
@@ -1386,10 +1390,12 @@ static int mnsim_ioctl_unbind(struct mnsim_ctx *ctx, void *data)
 static int mnsim_rw(struct mnsim_ctx *ctx, struct mnsim_access *arg,
 		    bool write)
 {
-	struct mnsim_call call = {};
+	struct mnsim_call call = {
+		.nofault = arg->flags & MNSIM_ACCESS_NOFAULT,
+	};
 	int ret;
 
-	if (arg->flags)
+	if (arg->flags & ~MNSIM_ACCESS_NOFAULT)
 		return -EOPNOTSUPP;
 	if (arg->__pad || arg->__reserved)
 		return -EINVAL;
@@ -1421,10 +1427,11 @@ static int mnsim_rwv_one(struct mnsim_ctx *ctx, u64 uptr,
 
 	if (copy_from_user(&r, u64_to_user_ptr(uptr), sizeof(r)))
 		return -EFAULT;
-	if (r.flags & ~MNSIM_ACCESS_WRITE)
+	if (r.flags & ~(MNSIM_ACCESS_WRITE | MNSIM_ACCESS_NOFAULT))
 		return -EOPNOTSUPP;
 	if (r.__pad)
 		return -EINVAL;
+	call->nofault = r.flags & MNSIM_ACCESS_NOFAULT;
 	return mnsim_access(ctx, r.va, r.len, r.buf,
 			    r.flags & MNSIM_ACCESS_WRITE, call);
 }

@@ -5,14 +5,13 @@
  * Copyright (C) 2026 The mmu_notifier_sim authors
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
+#include "mnsim.h"
 #include "seed.h"
 
 static const char usage[] =
@@ -22,14 +21,19 @@ static const char usage[] =
 "SYNOPSIS\n"
 "    mnsim info\n"
 "    mnsim scenario seed [--mode ats|soft|defer] [--expect kept|violation]\n"
+"    mnsim attach PID [--mode ats|soft|defer] [--interval MS] [--passes N]\n"
+"                 [--fault] [--delay-end MS]\n"
+"    mnsim trace\n"
 "    mnsim --help\n"
 "\n"
 "DESCRIPTION\n"
-"    mnsim talks to /dev/mmu_notifier_sim (load mmu_notifier_sim.ko first).\n"
+"    mnsim talks to /dev/mmu_notifier_sim (load mmu_notifier_sim.ko first;\n"
+"    the device node is root's). Each command opens its own emulated\n"
+"    device, and closing it always unbinds it.\n"
 "\n"
 "    info\n"
 "        Print the device's ABI version, the secondary-TLB hook of the\n"
-"        running kernel and the modes it can emulate.\n"
+"        running kernel, the modes it can emulate and the TLB capacities.\n"
 "\n"
 "    scenario seed\n"
 "        Run the COW timeline of Documentation/mm/mmu_notifier.rst on a new\n"
@@ -38,17 +42,41 @@ static const char usage[] =
 "        reads addrB then addrA. Prints the seed's timeline table, drawn\n"
 "        from the device's recorded events, and the verdict.\n"
 "\n"
+"    attach PID\n"
+"        Bind a device to process PID (needs CAP_SYS_PTRACE over it) and\n"
+"        DMA-scan its readable mappings over and over with the coherence\n"
+"        oracle on, printing each violation as it is found and the device's\n"
+"        counters at the end. Stops on Ctrl-C, when the process exits or\n"
+"        after --passes passes.\n"
+"\n"
+"    trace\n"
+"        Stream the trace events mmu_notifier_sim:mnsim_event of every\n"
+"        device from tracefs until Ctrl-C.\n"
+"\n"
 "OPTIONS\n"
 "    --mode ats|soft|defer\n"
 "        How the device keeps its TLB coherent (default ats): the\n"
 "        secondary-TLB hook (ATS), flush at range start and refill after\n"
-"        range end (SOFT), or flush at range end only (DEFER, root).\n"
+"        range end (SOFT), or flush at range end only (DEFER, needs\n"
+"        CAP_SYS_ADMIN).\n"
 "    --expect kept|violation\n"
-"        Exit 1 unless the verdict is the one given.\n"
+"        scenario: exit 1 unless the verdict is the one given.\n"
+"    --interval MS\n"
+"        attach: pause between passes (default 10).\n"
+"    --passes N\n"
+"        attach: stop after N passes (default: until Ctrl-C or exit).\n"
+"    --fault\n"
+"        attach: fault pages in like PRI. By default only present pages are\n"
+"        scanned, so the scan never populates memory and never blocks on a\n"
+"        userfaultfd region.\n"
+"    --delay-end MS\n"
+"        attach: hold invalidate_range_end() of pages the device cached for\n"
+"        MS milliseconds (fault injection), widening DEFER's window.\n"
 "\n"
 "EXIT STATUS\n"
-"    0 on success, 1 on a failed expectation, 2 on a usage error or when\n"
-"    the device cannot be used (the message says why).\n";
+"    0 on success; 1 when attach found violations or scenario's --expect\n"
+"    failed; 2 on a usage error or when the device cannot be used (the\n"
+"    one-line message says why, with the errno's meaning).\n";
 
 static const char * const hook_name[] = {
 	"?", "none", "invalidate_range", "arch_invalidate_secondary_tlbs",
@@ -58,43 +86,25 @@ static int cmd_info(void)
 {
 	struct mnsim_info info = { 0 };
 	__u32 m;
-	int fd;
+	int fd, ret;
 
-	fd = open("/dev/mmu_notifier_sim", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "mnsim: open /dev/mmu_notifier_sim: %s\n",
-			strerror(errno));
+	fd = mnsim_open_dev();
+	if (fd < 0)
 		return 2;
-	}
-	if (ioctl(fd, MNSIM_IOC_INFO, &info)) {
-		fprintf(stderr, "mnsim: INFO: %s\n", strerror(errno));
-		close(fd);
-		return 2;
-	}
+	ret = mnsim_xioctl(fd, MNSIM_IOC_INFO, &info);
 	close(fd);
+	if (ret)
+		return mnsim_error(ret, "INFO");
 	printf("abi_version:      %u\n", info.abi_version);
 	printf("secondary-TLB hook: %s\n",
 	       hook_name[info.hook < 4 ? info.hook : 0]);
 	printf("modes:           ");
 	for (m = MNSIM_MODE_ATS; m <= MNSIM_MODE_DEFER; m++)
 		if (info.modes & (1U << m))
-			printf(" %s", seed_mode_name(m));
+			printf(" %s", mnsim_mode_name(m));
 	printf("\npage_size:        %u\n", info.page_size);
 	printf("default_capacity: %u\n", info.default_capacity);
 	printf("max_capacity:     %u\n", info.max_capacity);
-	return 0;
-}
-
-static int parse_mode(const char *s, __u32 *mode)
-{
-	if (!strcmp(s, "ats"))
-		*mode = MNSIM_MODE_ATS;
-	else if (!strcmp(s, "soft"))
-		*mode = MNSIM_MODE_SOFT;
-	else if (!strcmp(s, "defer"))
-		*mode = MNSIM_MODE_DEFER;
-	else
-		return -EINVAL;
 	return 0;
 }
 
@@ -114,33 +124,27 @@ static int cmd_scenario(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "m:e:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_mode(optarg, &mode)) {
-				fprintf(stderr, "mnsim: unknown mode '%s'\n", optarg);
-				return 2;
-			}
+			if (mnsim_parse_mode(optarg, &mode))
+				return mnsim_usage_error("unknown mode '%s'",
+							 optarg);
 			break;
 		case 'e':
 			expect = optarg;
-			if (strcmp(expect, "kept") && strcmp(expect, "violation")) {
-				fprintf(stderr, "mnsim: --expect kept|violation\n");
-				return 2;
-			}
+			if (strcmp(expect, "kept") && strcmp(expect, "violation"))
+				return mnsim_usage_error("--expect kept|violation");
 			break;
 		default:
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || strcmp(argv[optind], "seed")) {
-		fprintf(stderr, "mnsim: scenarios: seed\n");
-		return 2;
-	}
+	if (optind != argc - 1 || strcmp(argv[optind], "seed"))
+		return mnsim_usage_error("scenarios: seed");
 
 	ret = seed_run(mode, &res, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "mnsim: scenario seed (%s): %s\n",
-			seed_mode_name(mode), err);
 		seed_result_free(&res);
-		return 2;
+		return mnsim_error(0, "scenario seed (%s): %s",
+				   mnsim_mode_name(mode), err);
 	}
 	seed_print_timeline(stdout, "", &res);
 	printf("oracle: %llu coherent, %llu stale but allowed, %llu case B, %llu case A\n",
@@ -161,10 +165,8 @@ static int cmd_scenario(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return mnsim_usage_error("no command");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage, stdout);
 		return 0;
@@ -173,7 +175,9 @@ int main(int argc, char **argv)
 		return cmd_info();
 	if (!strcmp(argv[1], "scenario"))
 		return cmd_scenario(argc - 1, argv + 1);
-	fprintf(stderr, "mnsim: unknown command '%s' (see mnsim --help)\n",
-		argv[1]);
-	return 2;
+	if (!strcmp(argv[1], "attach"))
+		return cmd_attach(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
+	return mnsim_usage_error("unknown command '%s'", argv[1]);
 }

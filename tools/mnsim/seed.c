@@ -33,20 +33,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "mnsim.h"
 #include "seed.h"
 
 #define PAGE		4096UL
 #define PTR(p)		((__u64)(unsigned long)(p))
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, cmd, arg);
-	} while (ret == -1 && errno == EINTR);
-	return ret == -1 ? -errno : 0;
-}
 
 static __u64 now_ns(void)
 {
@@ -103,7 +94,7 @@ static int dev_read(int fd, void *va, __u64 *val)
 		.va = PTR(va), .len = sizeof(*val), .buf = PTR(val),
 	};
 
-	return xioctl(fd, MNSIM_IOC_DEV_READ, &a);
+	return mnsim_xioctl(fd, MNSIM_IOC_DEV_READ, &a);
 }
 
 struct cpu0_arg {
@@ -159,7 +150,7 @@ static int wait_parked(int fd, __u32 n)
 
 	for (i = 0; i < 10000; i++) {
 		memset(&ctl, 0, sizeof(ctl));
-		ret = xioctl(fd, MNSIM_IOC_PARK_CTL, &ctl);
+		ret = mnsim_xioctl(fd, MNSIM_IOC_PARK_CTL, &ctl);
 		if (ret)
 			return ret;
 		if (ctl.parked >= n)
@@ -203,7 +194,7 @@ static int seed_cpu_side(int fd, struct seed_result *res, __u64 *a, __u64 *b,
 	d0_started = true;
 	res->tid_main = gettid_();
 	res->before.flags = 0;
-	ret = xioctl(fd, MNSIM_IOC_STATS, &res->before);
+	ret = mnsim_xioctl(fd, MNSIM_IOC_STATS, &res->before);
 	if (ret) {
 		ret = fail(err, errlen, ret, "STATS: %s", strerror(-ret));
 		goto out;
@@ -213,7 +204,7 @@ static int seed_cpu_side(int fd, struct seed_result *res, __u64 *a, __u64 *b,
 	 * From here to the release: no allocation, printing or thread creation
 	 * but CPU-thread-0's, which could take the mmap_lock for write.
 	 */
-	ret = xioctl(fd, MNSIM_IOC_PARK, &park);
+	ret = mnsim_xioctl(fd, MNSIM_IOC_PARK, &park);
 	if (ret) {
 		ret = fail(err, errlen, ret, "PARK: %s", strerror(-ret));
 		goto out;
@@ -250,7 +241,7 @@ static int seed_cpu_side(int fd, struct seed_result *res, __u64 *a, __u64 *b,
 
 	/* CPU-thread-0 resumes; PARK_CTL returns once its callback returned. */
 	res->park.flags = MNSIM_PARK_CTL_RELEASE;
-	ret = xioctl(fd, MNSIM_IOC_PARK_CTL, &res->park);
+	ret = mnsim_xioctl(fd, MNSIM_IOC_PARK_CTL, &res->park);
 	if (ret) {
 		ret = fail(err, errlen, ret, "PARK_CTL: %s", strerror(-ret));
 		goto out;
@@ -261,7 +252,7 @@ out:
 			.flags = MNSIM_PARK_CTL_RELEASE | MNSIM_PARK_CTL_DISARM,
 		};
 
-		xioctl(fd, MNSIM_IOC_PARK_CTL, &ctl);
+		mnsim_xioctl(fd, MNSIM_IOC_PARK_CTL, &ctl);
 	}
 	if (t0_started)
 		pthread_join(t0, NULL);
@@ -290,7 +281,7 @@ static int read_all_events(int fd, struct seed_result *res)
 		.max = SEED_MAX_EVENTS,
 		.events = PTR(res->ev),
 	};
-	int ret = xioctl(fd, MNSIM_IOC_READ_EVENTS, &cmd);
+	int ret = mnsim_xioctl(fd, MNSIM_IOC_READ_EVENTS, &cmd);
 
 	if (!ret)
 		res->nr_ev = cmd.nr;
@@ -330,9 +321,9 @@ int seed_run(__u32 mode, struct seed_result *res, char *err, size_t errlen)
 		ret = fail(err, errlen, -errno, "open /dev/mmu_notifier_sim: %s", strerror(errno));
 		goto out;
 	}
-	ret = xioctl(fd, MNSIM_IOC_BIND, &bind);
+	ret = mnsim_xioctl(fd, MNSIM_IOC_BIND, &bind);
 	if (ret) {
-		ret = fail(err, errlen, ret, "BIND %s: %s", seed_mode_name(mode), strerror(-ret));
+		ret = fail(err, errlen, ret, "BIND %s: %s", mnsim_mode_name(mode), strerror(-ret));
 		goto out;
 	}
 
@@ -383,7 +374,7 @@ int seed_run(__u32 mode, struct seed_result *res, char *err, size_t errlen)
 	if (ret)
 		goto out;
 	res->after.flags = 0;
-	ret = xioctl(fd, MNSIM_IOC_STATS, &res->after) ?:
+	ret = mnsim_xioctl(fd, MNSIM_IOC_STATS, &res->after) ?:
 	      read_all_events(fd, res);
 	if (ret) {
 		ret = fail(err, errlen, ret, "STATS/READ_EVENTS: %s", strerror(-ret));
@@ -420,17 +411,4 @@ void seed_result_free(struct seed_result *res)
 bool seed_violation(const struct seed_result *res)
 {
 	return res->dev_b == 1 && res->dev_a == 0;
-}
-
-const char *seed_mode_name(__u32 mode)
-{
-	switch (mode) {
-	case MNSIM_MODE_ATS:
-		return "ATS";
-	case MNSIM_MODE_SOFT:
-		return "SOFT";
-	case MNSIM_MODE_DEFER:
-		return "DEFER";
-	}
-	return "?";
 }

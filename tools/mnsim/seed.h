@@ -60,6 +60,5 @@ void seed_result_free(struct seed_result *res);
 bool seed_violation(const struct seed_result *res);
 void seed_print_timeline(FILE *f, const char *prefix,
 			 const struct seed_result *res);
-const char *seed_mode_name(__u32 mode);
 
 #endif /* _MNSIM_SEED_H */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnsim.h"
 #include "seed.h"
 
 static const char * const row_name[NR_ROWS] = {
@@ -152,7 +153,7 @@ void seed_print_timeline(FILE *f, const char *prefix,
 	qsort(st, nr, sizeof(*st), by_time);
 
 	fprintf(f, "%sseed timeline, mode %s, drawn from %d recorded events:\n",
-		prefix, seed_mode_name(res->mode), res->nr_ev);
+		prefix, mnsim_mode_name(res->mode), res->nr_ev);
 	for (i = 0; i < nr; i++) {
 		fprintf(f, "%s[Time N%s%.0d] %s\n", prefix, i ? "+" : "", i,
 			"-------------------------------------------------------");
@@ -160,7 +161,7 @@ void seed_print_timeline(FILE *f, const char *prefix,
 			fprintf(f, "%s%-13s {%s}\n", prefix, row_name[r],
 				st[i].row == (enum seed_row)r ? st[i].what : "");
 	}
-	fprintf(f, "%s%s: %s\n", prefix, seed_mode_name(res->mode),
+	fprintf(f, "%s%s: %s\n", prefix, mnsim_mode_name(res->mode),
 		seed_violation(res) ?
 		"violation: the device saw addrB new and addrA old" :
 		"ordering kept: the device never saw addrB new with addrA old");

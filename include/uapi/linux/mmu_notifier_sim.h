@@ -60,6 +60,8 @@
  * EIO        DEFER mode refused an access to a page the kernel freed (the
  *            seed's case A); the access did not happen
  * EINTR      a device access was interrupted by a fatal signal
+ * ENOENT     %MNSIM_ACCESS_NOFAULT and the page is not present (or not
+ *            writable, for a write)
  * ========== ===========================================================
  */
 
@@ -193,10 +195,16 @@ struct mnsim_bind {
 
 /* mnsim_access.flags and mnsim_vec_range.flags */
 #define MNSIM_ACCESS_WRITE	(1U << 0)	/* device write; else read */
+/*
+ * Translation requests only, no page requests: a page that is not present
+ * (or, for a write, not writable) fails with ENOENT instead of being
+ * faulted in. For scanning another process without populating its memory.
+ */
+#define MNSIM_ACCESS_NOFAULT	(1U << 1)
 
 /**
  * struct mnsim_access - ioctl(MNSIM_IOC_DEV_READ) and ioctl(MNSIM_IOC_DEV_WRITE)
- * @flags: must be 0 (the command says read or write)
+ * @flags: 0 or %MNSIM_ACCESS_NOFAULT (the command says read or write)
  * @__pad: must be 0
  * @va: first byte of the device access in the bound address space
  * @len: bytes to access, at most %MNSIM_MAX_ACCESS_LEN; 0 is a no-op
@@ -224,7 +232,7 @@ struct mnsim_access {
 
 /**
  * struct mnsim_vec_range - one element of a MNSIM_IOC_DEV_RWV vector
- * @flags: %MNSIM_ACCESS_WRITE or 0 for a read
+ * @flags: %MNSIM_ACCESS_WRITE (else a read), %MNSIM_ACCESS_NOFAULT
  * @__pad: must be 0
  * @va: first byte in the bound address space
  * @len: bytes, at most %MNSIM_MAX_ACCESS_LEN

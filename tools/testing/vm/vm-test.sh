@@ -54,9 +54,13 @@ fi
 
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
+make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
+ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
 # numa_balancing=disable: nothing but the test may invalidate watched pages.
 "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
 	--append numa_balancing=disable \
 	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" \
 	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" \
-	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" --tap
+	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" \
+	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
+	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" --tap

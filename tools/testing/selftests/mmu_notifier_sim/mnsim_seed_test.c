@@ -16,6 +16,7 @@
  * must call exactly that read a case-B violation.
  */
 #include "mnsim_utils.h"
+#include "mnsim.h"
 #include "seed.h"
 
 FIXTURE(seed)
@@ -57,7 +58,7 @@ FIXTURE_SETUP(seed)
 	close(fd);
 	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
 		SKIP(MNSIM_SETUP_SKIP, "mode %s not supported here",
-		     seed_mode_name(variant->mode));
+		     mnsim_mode_name(variant->mode));
 }
 
 FIXTURE_TEARDOWN(seed)

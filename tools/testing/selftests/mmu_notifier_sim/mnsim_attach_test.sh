@@ -1,0 +1,64 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# mnsim attach against a running process (TAP). The target keeps COW-faulting
+# its pages while an emulated device bound to it scans them with the
+# coherence oracle on: ATS must report no violation, DEFER (with its range
+# ends held 50 ms) must report some, and Ctrl-C must stop a scan cleanly.
+n=0
+fail=0
+
+tap() {	# tap OK|FAIL NAME
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		fail=$((fail + 1))
+	fi
+}
+
+# attach_run MODE EXPECTED_RC [mnsim options...]
+attach_run() {
+	mode=$1
+	want=$2
+	shift 2
+	mnsim_cow_storm 4 &
+	pid=$!
+	usleep 200000
+	out=$(mnsim attach "$pid" --mode "$mode" --interval 0 "$@" 2>&1)
+	rc=$?
+	wait "$pid"
+	echo "$out" | grep -v '^mnsim: pass' | sed 's/^/# /'
+	if [ "$rc" = "$want" ] && echo "$out" | grep -q "process exited"; then
+		tap OK "attach.$mode"
+	else
+		echo "# exit status $rc, expected $want"
+		tap FAIL "attach.$mode"
+	fi
+}
+
+echo "TAP version 13"
+echo "1..3"
+attach_run ats 0
+attach_run defer 1 --delay-end 50
+
+mnsim_cow_storm 4 &
+pid=$!
+mnsim attach "$pid" --interval 0 >/tmp/attach.out 2>&1 &
+scan=$!
+usleep 500000
+kill -INT "$scan"
+wait "$scan"
+rc=$?
+wait "$pid"
+sed 's/^/# /' /tmp/attach.out | grep -v '^# mnsim: pass'
+if [ "$rc" = 0 ] && grep -q "interrupted" /tmp/attach.out &&
+   grep -q "^violations: 0" /tmp/attach.out; then
+	tap OK attach.ctrl_c
+else
+	tap FAIL attach.ctrl_c
+fi
+
+echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ "$fail" = 0 ]
