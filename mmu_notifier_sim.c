@@ -1241,6 +1241,23 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 	spin_unlock(&ctx->park_lock);
 }
 
+/*
+ * Teach lockdep, once per BIND, that reclaim takes tlb.lock and ev_lock: the
+ * kernel calls the secondary-TLB hook from reclaim's TLB flush batches. An
+ * allocation that may reclaim under either lock is then reported as a
+ * deadlock even in a test where reclaim never runs. (The mmu_notifier core
+ * primes __mmu_notifier_invalidate_range_start_map the same way.)
+ */
+static void mnsim_prime_lockdep(struct mnsim_ctx *ctx)
+{
+	fs_reclaim_acquire(GFP_KERNEL);
+	spin_lock(&ctx->tlb.lock);
+	spin_unlock(&ctx->tlb.lock);
+	spin_lock(&ctx->ev_lock);
+	spin_unlock(&ctx->ev_lock);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 /**
  * mnsim_bind() - ioctl(MNSIM_IOC_BIND)
  * @ctx: the device
@@ -1284,6 +1301,8 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	ctx->dead = false;
 	ctx->soft_nr = 0;
 	ctx->soft_overflow = 0;
+
+	mnsim_prime_lockdep(ctx);
 
 	ctx->range_mn.ops = &mnsim_range_ops;
 	ret = mmu_notifier_register(&ctx->range_mn, mm);
