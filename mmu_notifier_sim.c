@@ -767,6 +767,10 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
 	return ret ? -EFAULT : 0;
 }
 
+/* Internal results of an access attempt, never returned to userspace. */
+#define MNSIM_NEED_WALK		1	/* no usable entry: walk the page table */
+#define MNSIM_NEED_VERIFY	2	/* DEFER: the page's identity changed */
+
 /**
  * mnsim_dma_window() - access a page through a TLB translation
  * @ctx: the device
@@ -787,11 +791,14 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
  * DEFER drops translations only at range end, after the kernel may have freed
  * the page (seed case A, an mmu_gather batch that overflowed). Then the device
  * must not touch memory it does not own: it takes a reference only if the
- * folio is still allocated and checks the page is the one it translated, else
- * refuses with -EIO and drops the translation.
+ * folio is still allocated and checks the page is the one it translated (its
+ * fill-time identity, or else the CPU still mapping it at @va, checked by
+ * mnsim_defer_verify() outside the window), else refuses with -EIO and drops
+ * the translation.
  *
  * Context: Atomic. Caller holds tlb.lock.
- * Return: 0, -EFAULT (fault in @ubuf and retry) or -EIO (DEFER, page freed).
+ * Return: 0, -EFAULT (fault in @ubuf and retry), -EIO (DEFER, page freed) or
+ * MNSIM_NEED_VERIFY (DEFER, identity changed: verify outside the window).
  */
 static int mnsim_dma_window(struct mnsim_ctx *ctx,
 			    const struct sec_tlb_xlate *x, unsigned long va,
@@ -812,9 +819,18 @@ static int mnsim_dma_window(struct mnsim_ctx *ctx,
 	folio = page_folio(page);
 	if (!folio_try_get(folio))
 		goto refuse;
-	if (page_folio(page) != folio || mnsim_folio_tag(folio, page) != x->tag) {
+	if (page_folio(page) != folio) {
 		folio_put(folio);
 		goto refuse;
+	}
+	if (mnsim_folio_tag(folio, page) != x->tag) {
+		/*
+		 * Reused, or only re-labelled while mapped: a COW fault that
+		 * reuses the page moves its anon rmap, KSM turns it into a
+		 * KSM page in place. mnsim_defer_verify() tells them apart.
+		 */
+		folio_put(folio);
+		return MNSIM_NEED_VERIFY;
 	}
 	ret = mnsim_dma(page, va, ubuf, len, write);
 	folio_put(folio);
@@ -941,7 +957,9 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 	folio = page_folio(old);
 	if (!folio_try_get(folio))
 		return MNSIM_VERDICT_VIOLATION_A;	/* freed */
-	if (!cpu->page)
+	if (page_folio(old) != folio || mnsim_folio_tag(folio, old) != x->tag)
+		verdict = MNSIM_VERDICT_VIOLATION_A;	/* freed and reused */
+	else if (!cpu->page)
 		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* unmapped, not freed */
 	else if (!cpu->writable && mnsim_pages_identical(old, cpu->page))
 		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* KSM, same content */
@@ -949,8 +967,38 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 	return verdict;
 }
 
-/* Internal: the TLB has no usable entry, walk the page table. */
-#define MNSIM_NEED_WALK		1
+/**
+ * mnsim_defer_verify() - is a DEFER translation whose page changed identity
+ *	still the CPU's?
+ * @ctx: the device
+ * @va: the device address
+ * @x: the translation
+ *
+ * The page is allocated but no longer carries the identity the device saw at
+ * fill time. If the CPU still maps it at @va, only its label changed (COW
+ * reuse, KSM in place): drop the translation so that the next walk refreshes
+ * it. Otherwise the kernel freed the page and reused it: the seed's case A,
+ * which the device refuses.
+ *
+ * Context: Process context; takes the bound mm's mmap_lock for read, then
+ * tlb.lock.
+ * Return: 0 (walk again) or -EIO.
+ */
+static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
+			      const struct sec_tlb_xlate *x)
+{
+	struct mnsim_cpu_view cpu;
+	bool same;
+
+	mnsim_oracle_begin(ctx, va, &cpu);
+	same = cpu.page && page_to_pfn(cpu.page) == x->pfn;
+	mnsim_oracle_end(&cpu);
+	sec_tlb_invalidate(&ctx->tlb, x->va, x->va + PAGE_SIZE);
+	if (same)
+		return 0;
+	atomic64_inc(&ctx->cnt.freed_refused);
+	return -EIO;
+}
 
 /**
  * __mnsim_access_page() - one device access that does not cross a page
@@ -1020,10 +1068,18 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		spin_unlock(&tlb->lock);
 		mnsim_oracle_end(&cpu);
 
-		if (ret != -EFAULT && ret != MNSIM_NEED_WALK)
+		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&
+		    ret != MNSIM_NEED_VERIFY)
 			return ret;
 		if (++tries > MNSIM_MAX_TRIES)
 			return -EAGAIN;
+		if (ret == MNSIM_NEED_VERIFY) {
+			ret = mnsim_defer_verify(ctx, va, &x);
+			if (ret)
+				return ret;
+			have_walk = false;
+			continue;
+		}
 		if (ret == -EFAULT) {
 			/* The caller's buffer: fault it in outside the window. */
 			if (write ? fault_in_readable(ubuf, len) :

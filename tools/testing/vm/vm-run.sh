@@ -256,9 +256,10 @@ if [ "$TAP" = 1 ]; then
 	if [ "$ntot" -lt "${#RUNS[@]}" ]; then
 		problems+=("only $ntot '# Totals:' line(s) for ${#RUNS[@]} TAP command(s)")
 	fi
-	badtot=$(grep -nE '# Totals:' "$LOG" | grep -E 'fail:[1-9]|error:[1-9]' || true)
+	# xpass counts: an expected failure that passes must lose its XFAIL.
+	badtot=$(grep -nE '# Totals:' "$LOG" | grep -E ' (fail|xpass|error):[1-9]' || true)
 	if [ "${ALLOW_SKIP:-0}" != 1 ]; then
-		badtot=$(grep -nE '# Totals:' "$LOG" | grep -E 'fail:[1-9]|error:[1-9]|skip:[1-9]' || true)
+		badtot=$(grep -nE '# Totals:' "$LOG" | grep -E ' (fail|xpass|error|skip):[1-9]' || true)
 	fi
 	if [ -n "$badtot" ]; then
 		add_lines "$badtot"

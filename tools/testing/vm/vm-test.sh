@@ -56,11 +56,18 @@ make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
 make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
 ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
+# Two NUMA nodes, one CPU each, for the migration scenario; each CPU in its
+# own socket (two nodes sharing a socket trip topology_sane()'s WARN).
 # numa_balancing=disable: nothing but the test may invalidate watched pages.
+QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
+-object memory-backend-ram,id=m1,size=1G \
+-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1" \
 "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
+	--smp 2,sockets=2,cores=1,threads=1 --mem 2G \
 	--append numa_balancing=disable \
 	--bin "$OUT/mmu_notifier_sim_test" --run "mmu_notifier_sim_test" \
 	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" \
 	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" \
+	--bin "$OUT/mnsim_scenarios_test" --run "mnsim_scenarios_test" \
 	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
 	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" --tap

@@ -499,4 +499,48 @@ static inline int mnsim_recv(int fd)
 	return ret == 1 ? c : -1;
 }
 
+/* ---- BIND with flags, waiting for a park ---- */
+
+/* BIND with @flags (%MNSIM_BIND_RECORD, %MNSIM_BIND_ORACLE). */
+static inline int _test_cmd_bind_flags(int fd, __u32 flags, __u32 mode,
+				       __s32 target, __u32 capacity)
+{
+	struct mnsim_bind cmd = {
+		.flags = flags,
+		.mode = mode,
+		.target = target,
+		.capacity = capacity,
+	};
+
+	return mnsim_ioctl(fd, MNSIM_IOC_BIND, &cmd);
+}
+
+#define test_cmd_bind_flags(flags, mode, target, capacity)		\
+	ASSERT_EQ(0, _test_cmd_bind_flags(self->fd, (flags), (mode),	\
+					  (target), (capacity)))
+
+/*
+ * Poll PARK_CTL until at least @n callbacks are parked, for at most
+ * @timeout_ms. Neither allocates nor maps anything, so it is safe while a
+ * parked thread holds the bound mm's mmap_lock.
+ * Return: 0, -ETIMEDOUT, or the -errno of PARK_CTL.
+ */
+static inline int mnsim_wait_parked(int fd, __u32 n, unsigned int timeout_ms)
+{
+	struct mnsim_park_ctl ctl;
+	unsigned int waited;
+	int ret;
+
+	for (waited = 0;; waited++) {
+		ret = _test_cmd_park_ctl(fd, 0, &ctl);
+		if (ret)
+			return ret;
+		if (ctl.parked >= n)
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
 #endif /* __MNSIM_UTILS_H */
