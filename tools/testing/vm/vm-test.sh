@@ -69,5 +69,6 @@ QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
 	--bin "$OUT/mnsim_seed_test" --run "mnsim_seed_test" \
 	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" \
 	--bin "$OUT/mnsim_scenarios_test" --run "mnsim_scenarios_test" \
+	--bin "$OUT/mnsim_fuzz" --run "mnsim_fuzz --ops 100000" \
 	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
 	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" --tap
