@@ -149,6 +149,8 @@ struct mnsim_park_slot {
  * @saved: TLB counters kept across UNBIND for STATS; under @bind_rwsem
  * @cnt: callback and walk counters (atomic: updated outside any lock)
  * @park_lock: protects @parks, @park_fired and @park_timeouts
+ * @parks_armed: parks in state ARMED; read without the lock by the callbacks'
+ *	fast path, written under it
  * @parks: fault injection: callbacks to hold (MNSIM_IOC_PARK)
  * @park_fired: parks fired since BIND
  * @park_timeouts: parked callbacks that left on timeout since BIND
@@ -191,6 +193,7 @@ struct mnsim_ctx {
 		atomic64_t verdicts[MNSIM_VERDICT_VIOLATION_A + 1];
 	} cnt;
 	spinlock_t park_lock;		/* see above */
+	unsigned int parks_armed;
 	struct mnsim_park_slot parks[MNSIM_MAX_PARKS];
 	u32 park_fired;
 	u32 park_timeouts;
@@ -226,7 +229,12 @@ static void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 		     unsigned long start, unsigned long end, u64 value,
 		     unsigned int flags, unsigned int count)
 {
-	struct mnsim_event ev = {
+	struct mnsim_event ev;
+
+	/* The hot paths pay only these two tests when nobody listens. */
+	if (!READ_ONCE(ctx->record) && !trace_mnsim_event_enabled())
+		return;
+	ev = (struct mnsim_event) {
 		.time_ns = ktime_get_ns(),
 		.start = start,
 		.end = end,
@@ -236,7 +244,6 @@ static void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 		.flags = flags,
 		.count = count,
 	};
-
 	if (READ_ONCE(ctx->record)) {
 		spin_lock(&ctx->ev_lock);
 		ev.seq = ctx->ev_head;
@@ -337,7 +344,12 @@ static int mnsim_park_enter(struct mnsim_ctx *ctx, unsigned int event,
 	long left;
 	int id;
 
-	if (!mmu_notifier_range_blockable(range))
+	/*
+	 * Fast path for every invalidation when no park is armed. A park armed
+	 * concurrently with this callback may miss it, as it may miss a
+	 * callback that ran a moment earlier: tests arm before they act.
+	 */
+	if (!READ_ONCE(ctx->parks_armed) || !mmu_notifier_range_blockable(range))
 		return -1;
 
 	spin_lock(&ctx->park_lock);
@@ -347,6 +359,7 @@ static int mnsim_park_enter(struct mnsim_ctx *ctx, unsigned int event,
 		if (p->state == MNSIM_PARK_ARMED && (p->flags & event) &&
 		    p->va >= range->start && p->va < range->end) {
 			p->state = MNSIM_PARK_PARKED;
+			WRITE_ONCE(ctx->parks_armed, ctx->parks_armed - 1);
 			ctx->park_fired++;
 			slot = p;
 			break;
@@ -425,8 +438,10 @@ static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
 	for (id = 0; id < MNSIM_MAX_PARKS; id++) {
 		struct mnsim_park_slot *p = &ctx->parks[id];
 
-		if (disarm && p->state == MNSIM_PARK_ARMED)
+		if (disarm && p->state == MNSIM_PARK_ARMED) {
 			p->state = MNSIM_PARK_FREE;
+			WRITE_ONCE(ctx->parks_armed, ctx->parks_armed - 1);
+		}
 		if (release && p->state == MNSIM_PARK_PARKED)
 			p->state = MNSIM_PARK_RELEASED;
 	}
@@ -1637,6 +1652,7 @@ static int mnsim_ioctl_park(struct mnsim_ctx *ctx, void *data)
 		if (p->state != MNSIM_PARK_FREE)
 			continue;
 		p->state = MNSIM_PARK_ARMED;
+		WRITE_ONCE(ctx->parks_armed, ctx->parks_armed + 1);
 		p->flags = arg->flags;
 		p->va = arg->va;
 		p->timeout = msecs_to_jiffies(arg->timeout_ms ?:

@@ -53,6 +53,7 @@ int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity)
 	tlb->root = RB_ROOT;
 	INIT_LIST_HEAD(&tlb->lru);
 	INIT_LIST_HEAD(&tlb->stale);
+	INIT_LIST_HEAD(&tlb->tomb);
 	INIT_LIST_HEAD(&tlb->free);
 
 	tlb->hash = kvcalloc(1UL << tlb->hash_bits, sizeof(*tlb->hash),
@@ -101,13 +102,42 @@ static void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 	WRITE_ONCE(tlb->seq, tlb->seq + 1);
 }
 
-/* Unlink a live entry from both indexes and put it on the free list. */
+/* Unlink a live entry or a tombstone from every index; free the slot. */
 static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 {
 	rb_erase(&e->rb, &tlb->root);
-	hlist_del_init(&e->hnode);
+	if (e->state == SEC_TLB_LIVE) {
+		hlist_del_init(&e->hnode);
+		tlb->nr_live--;
+	}
 	list_move(&e->lru, &tlb->free);
+	e->state = SEC_TLB_FREE;
+}
+
+/*
+ * Drop a live entry in O(1): out of the hash and the LRU, but left in the
+ * tree as a tombstone, so that a small invalidation never walks the tree.
+ */
+static void __sec_tlb_bury(struct sec_tlb *tlb, struct sec_tlb_entry *e)
+{
+	hlist_del_init(&e->hnode);
+	list_move(&e->lru, &tlb->tomb);
+	e->state = SEC_TLB_TOMB;
 	tlb->nr_live--;
+}
+
+/* The live entry of size 1 << @shift at @base, or NULL: one hash probe. */
+static struct sec_tlb_entry *__sec_tlb_find(struct sec_tlb *tlb,
+					    unsigned long base,
+					    unsigned int shift)
+{
+	struct sec_tlb_entry *e;
+
+	hlist_for_each_entry(e, sec_tlb_bucket(tlb, base, shift), hnode)
+		if (e->gen == tlb->gen && e->x.va == base &&
+		    e->x.shift == shift)
+			return e;
+	return NULL;
 }
 
 /*
@@ -135,8 +165,9 @@ static struct sec_tlb_entry *__sec_tlb_first_after(struct sec_tlb *tlb,
 }
 
 /*
- * Drop every live entry overlapping [start, last]. @last is inclusive so that
- * a range ending at the top of the address space cannot overflow.
+ * Drop every live entry and tombstone overlapping [start, last]; return the
+ * number of live ones. @last is inclusive so that a range ending at the top
+ * of the address space cannot overflow.
  */
 static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 				   unsigned long last)
@@ -147,9 +178,42 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 	while (e && e->x.va <= last) {
 		struct rb_node *next = rb_next(&e->rb);
 
+		n += e->state == SEC_TLB_LIVE;
 		__sec_tlb_kill(tlb, e);
-		n++;
 		e = next ? rb_entry(next, struct sec_tlb_entry, rb) : NULL;
+	}
+	return n;
+}
+
+/*
+ * A small range: probe the hash for each 4 KiB page and each PMD region it
+ * touches, and bury what is found. O(pages), independent of the TLB's size.
+ */
+static unsigned int __sec_tlb_drop_probe(struct sec_tlb *tlb,
+					 unsigned long start,
+					 unsigned long last)
+{
+	unsigned long va, pmd_last = last & PMD_MASK;
+	struct sec_tlb_entry *e;
+	unsigned int n = 0;
+
+	for (va = start & PAGE_MASK; va <= last; va += PAGE_SIZE) {
+		e = __sec_tlb_find(tlb, va, PAGE_SHIFT);
+		if (e) {
+			__sec_tlb_bury(tlb, e);
+			n++;
+		}
+		if (va + PAGE_SIZE < va)
+			break;			/* the last page of the space */
+	}
+	for (va = start & PMD_MASK; va <= pmd_last; va += PMD_SIZE) {
+		e = __sec_tlb_find(tlb, va, PMD_SHIFT);
+		if (e) {
+			__sec_tlb_bury(tlb, e);
+			n++;
+		}
+		if (va + PMD_SIZE < va)
+			break;
 	}
 	return n;
 }
@@ -173,36 +237,36 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 {
 	static const unsigned int shifts[] = { PAGE_SHIFT, PMD_SHIFT };
 	struct sec_tlb_entry *e;
+	unsigned long base;
 	unsigned int i;
 
 	lockdep_assert_held(&tlb->lock);
 
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
-		unsigned long base = va & ~((1UL << shifts[i]) - 1);
-
-		hlist_for_each_entry(e, sec_tlb_bucket(tlb, base, shifts[i]),
-				     hnode) {
-			if (e->gen != tlb->gen || e->x.va != base ||
-			    e->x.shift != shifts[i])
-				continue;
-			if ((e->x.perm & perm) != perm)
-				goto miss;
-			list_move_tail(&e->lru, &tlb->lru);
-			*out = e->x;
-			out->va = va & PAGE_MASK;
-			out->pfn += (out->va - base) >> PAGE_SHIFT;
-			out->shift = PAGE_SHIFT;
-			tlb->stats.hits++;
-			return true;
-		}
+		base = va & ~((1UL << shifts[i]) - 1);
+		e = __sec_tlb_find(tlb, base, shifts[i]);
+		if (!e)
+			continue;
+		if ((e->x.perm & perm) != perm)
+			break;
+		list_move_tail(&e->lru, &tlb->lru);
+		*out = e->x;
+		out->va = va & PAGE_MASK;
+		out->pfn += (out->va - base) >> PAGE_SHIFT;
+		out->shift = PAGE_SHIFT;
+		tlb->stats.hits++;
+		return true;
 	}
-miss:
 	tlb->stats.misses++;
 	return false;
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_lookup);
 
-/* Take a slot: a free one, else one a full flush killed, else evict LRU. */
+/*
+ * Take a slot: a free one, else a tombstone (erased from the tree here, on
+ * the fill path, not in the hook), else one a full flush killed, else evict
+ * the least recently used.
+ */
 static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 {
 	struct sec_tlb_entry *e;
@@ -210,6 +274,11 @@ static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 	e = list_first_entry_or_null(&tlb->free, struct sec_tlb_entry, lru);
 	if (e)
 		return e;
+	e = list_first_entry_or_null(&tlb->tomb, struct sec_tlb_entry, lru);
+	if (e) {
+		__sec_tlb_kill(tlb, e);
+		return e;
+	}
 	e = list_first_entry_or_null(&tlb->stale, struct sec_tlb_entry, lru);
 	if (e) {
 		/* Still hashed under a dead generation; the rbtree was reset. */
@@ -258,6 +327,7 @@ void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 	e = __sec_tlb_get_slot(tlb);
 	e->x = *x;
 	e->gen = tlb->gen;
+	e->state = SEC_TLB_LIVE;
 	hlist_add_head(&e->hnode, sec_tlb_bucket(tlb, x->va, x->shift));
 	__sec_tlb_rb_insert(tlb, e);
 	list_move_tail(&e->lru, &tlb->lru);
@@ -284,6 +354,8 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 	tlb->gen++;
 	tlb->root = RB_ROOT;
 	list_splice_tail_init(&tlb->lru, &tlb->stale);
+	/* Tombstones were in the tree only: with it gone, they are free. */
+	list_splice_tail_init(&tlb->tomb, &tlb->free);
 	tlb->stats.inval_calls++;
 	tlb->stats.full_flushes++;
 	tlb->stats.inval_entries += tlb->nr_live;
@@ -297,8 +369,9 @@ EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
  * @start: first byte
  * @end: one past the last byte, as the mmu_notifier callbacks pass it
  *
- * O(log n + k) for k entries in the range. (0, ULONG_MAX) — what 6.6+ x86
- * sends for any large flush — is a full flush. An empty range still bumps the
+ * O(pages) hash probes for a range of at most %SEC_TLB_PROBE_PAGES pages,
+ * else O(log n + k) for k entries in the range. (0, ULONG_MAX) — what 6.6+
+ * x86 sends for any large flush — is a full flush. An empty range still bumps the
  * sequence: a walk that raced it may have seen a page table in flux.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
@@ -317,7 +390,9 @@ unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 		return n;
 	}
 	__sec_tlb_bump_seq(tlb);
-	if (start < end)
+	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
+		n = __sec_tlb_drop_probe(tlb, start, end - 1);
+	else if (start < end)
 		n = __sec_tlb_drop(tlb, start, end - 1);
 	tlb->stats.inval_calls++;
 	tlb->stats.inval_entries += n;

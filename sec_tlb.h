@@ -16,6 +16,12 @@
  * rbtree ordered by address (range invalidation in O(log n + k) for k entries
  * in the range, never O(pages in the range)). Entries never overlap: inserting
  * an entry first drops whatever it covers. A full flush is a generation bump.
+ *
+ * A small invalidation (at most %SEC_TLB_PROBE_PAGES pages: a COW, a KSM
+ * merge, one unmapped page) probes the hash per page instead of descending
+ * the tree, and leaves the dropped entry in the tree as a tombstone that the
+ * fill path erases when it reuses the slot. The hook's cost then does not
+ * grow with the number of cached entries.
  */
 #ifndef _SEC_TLB_H
 #define _SEC_TLB_H
@@ -27,6 +33,9 @@
 
 #define SEC_TLB_R		BIT(0)	/* device may read through the entry */
 #define SEC_TLB_W		BIT(1)	/* device may write through the entry */
+
+/* Invalidations up to this many pages probe the hash, larger ones the tree. */
+#define SEC_TLB_PROBE_PAGES		16
 
 #define SEC_TLB_DEFAULT_CAPACITY	1024U
 #define SEC_TLB_MAX_CAPACITY		(1024U * 1024)	/* hard cap, any caller */
@@ -48,12 +57,22 @@ struct sec_tlb_xlate {
 	unsigned long tag;
 };
 
+/* Where a slot is; see struct sec_tlb_entry. */
+enum sec_tlb_state {
+	SEC_TLB_FREE,		/* on &sec_tlb.free, in no index */
+	SEC_TLB_LIVE,		/* hashed, in the tree, on &sec_tlb.lru */
+	/* dropped by a small invalidation: in the tree only, on &sec_tlb.tomb */
+	SEC_TLB_TOMB,
+};
+
 /**
  * struct sec_tlb_entry - one preallocated TLB slot
  * @hnode: in &sec_tlb.hash when live, or when stale and not yet reused
- * @rb: in &sec_tlb.root, ordered by @x.va; only while live
- * @lru: on &sec_tlb.lru when live, &sec_tlb.stale or &sec_tlb.free otherwise
+ * @rb: in &sec_tlb.root, ordered by @x.va, while live or a tombstone
+ * @lru: on &sec_tlb.lru when live; &sec_tlb.tomb, &sec_tlb.stale or
+ *	&sec_tlb.free otherwise
  * @gen: &sec_tlb.gen when inserted; the entry is live only while they match
+ * @state: &enum sec_tlb_state (a stale entry is LIVE of an old @gen)
  * @x: the translation
  */
 struct sec_tlb_entry {
@@ -61,6 +80,7 @@ struct sec_tlb_entry {
 	struct rb_node rb;
 	struct list_head lru;
 	unsigned long gen;
+	unsigned int state;
 	struct sec_tlb_xlate x;
 };
 
@@ -101,6 +121,7 @@ struct sec_tlb_stats {
  * @root: live entries ordered by address
  * @lru: live entries, least recently used first
  * @stale: entries killed by a full flush; still hashed, reused before @lru
+ * @tomb: tombstones: in the tree only, reused (erased) before @stale
  * @free: entries in no index
  * @entries: the preallocated array
  * @stats: counters
@@ -116,6 +137,7 @@ struct sec_tlb {
 	struct rb_root root;
 	struct list_head lru;
 	struct list_head stale;
+	struct list_head tomb;
 	struct list_head free;
 	struct sec_tlb_entry *entries;
 	struct sec_tlb_stats stats;
