@@ -109,6 +109,7 @@ static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 	if (e->state == SEC_TLB_LIVE) {
 		hlist_del_init(&e->hnode);
 		tlb->nr_live--;
+		tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
 	}
 	list_move(&e->lru, &tlb->free);
 	e->state = SEC_TLB_FREE;
@@ -124,6 +125,7 @@ static void __sec_tlb_bury(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 	list_move(&e->lru, &tlb->tomb);
 	e->state = SEC_TLB_TOMB;
 	tlb->nr_live--;
+	tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
 }
 
 /* The live entry of size 1 << @shift at @base, or NULL: one hash probe. */
@@ -206,7 +208,8 @@ static unsigned int __sec_tlb_drop_probe(struct sec_tlb *tlb,
 		if (va + PAGE_SIZE < va)
 			break;			/* the last page of the space */
 	}
-	for (va = start & PMD_MASK; va <= pmd_last; va += PMD_SIZE) {
+	for (va = start & PMD_MASK; tlb->nr_pmd && va <= pmd_last;
+	     va += PMD_SIZE) {
 		e = __sec_tlb_find(tlb, va, PMD_SHIFT);
 		if (e) {
 			__sec_tlb_bury(tlb, e);
@@ -243,6 +246,8 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 	lockdep_assert_held(&tlb->lock);
 
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
+		if (shifts[i] != PAGE_SHIFT && !tlb->nr_pmd)
+			break;
 		base = va & ~((1UL << shifts[i]) - 1);
 		e = __sec_tlb_find(tlb, base, shifts[i]);
 		if (!e)
@@ -332,6 +337,7 @@ void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 	__sec_tlb_rb_insert(tlb, e);
 	list_move_tail(&e->lru, &tlb->lru);
 	tlb->nr_live++;
+	tlb->nr_pmd += x->shift != PAGE_SHIFT;
 	tlb->stats.fills++;
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_insert);
@@ -360,6 +366,7 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 	tlb->stats.full_flushes++;
 	tlb->stats.inval_entries += tlb->nr_live;
 	tlb->nr_live = 0;
+	tlb->nr_pmd = 0;
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
 

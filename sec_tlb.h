@@ -115,6 +115,8 @@ struct sec_tlb_stats {
  *	the page table and re-checks it under @lock with sec_tlb_read_retry().
  * @gen: generation; entries of an older generation are dead
  * @nr_live: live entries
+ * @nr_pmd: live PMD-size entries; lookups and small invalidations probe
+ *	for a PMD entry only when there is one
  * @capacity: number of preallocated entries
  * @hash_bits: log2 of the number of hash buckets
  * @hash: buckets, keyed by (va, shift)
@@ -131,6 +133,7 @@ struct sec_tlb {
 	unsigned long seq;
 	unsigned long gen;
 	unsigned int nr_live;
+	unsigned int nr_pmd;
 	unsigned int capacity;
 	unsigned int hash_bits;
 	struct hlist_head *hash;
