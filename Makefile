@@ -12,7 +12,8 @@ SRC_H := sec_tlb.h compat.h mnsim_trace.h include/uapi/linux/mmu_notifier_sim.h
 SELFTEST_DIR := tools/testing/selftests/mmu_notifier_sim
 CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
 	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
-	$(wildcard tools/mnsim/*.c tools/mnsim/*.h)
+	$(wildcard tools/mnsim/*.c tools/mnsim/*.h) \
+	$(wildcard tools/bench/*.c tools/bench/*/*.c tools/bench/*/*.h)
 
 PREFIX ?= /usr/local
 KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease)
@@ -57,8 +58,11 @@ dkms-check:
 build-kver:
 	$(VM)/build-module.sh $(KVER)
 
+# compat.h is the one file that may test the kernel version.
 checkpatch:
-	$(VM)/checkpatch.sh $(CHECKPATCH_FILES)
+	$(VM)/checkpatch.sh $(filter-out compat.h,$(CHECKPATCH_FILES))
+	CHECKPATCH_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		$(VM)/checkpatch.sh compat.h
 
 # Build the module and kselftest for KVER, boot it in QEMU and run the tests.
 vm-test:
@@ -69,6 +73,10 @@ vm-test:
 demo:
 	$(VM)/vm-test.sh --demo $(KVER)
 
+# The benchmarks of Documentation/benchmarks.rst, as ratios in one VM run.
+bench:
+	tools/bench/run-bench.sh $(KVER)
+
 # Documentation/ with Sphinx, warnings as errors (the uAPI via kernel-doc).
 docs:
 	tools/testing/docs.sh
@@ -78,4 +86,4 @@ check:
 	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
-	checkpatch vm-test demo docs check
+	checkpatch vm-test demo bench docs check

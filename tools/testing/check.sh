@@ -64,6 +64,10 @@ step dkms tools/testing/dkms-check.sh
 for kver in 6.1 6.12; do
 	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 done
+# Small sizes: proves every benchmark still runs; make bench judges goals.
+for kver in 6.1 6.12; do
+	step "bench-smoke-$kver" tools/bench/run-bench.sh "$kver" --smoke
+done
 
 echo
 printf '%s\n' "${summary[@]}"

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mnsim_bench: benchmark P1 (inval_flat) of tools/bench/run-bench.sh.
+ *
+ * Copyright (C) 2026 The mmu_notifier_sim authors
+ *
+ * Times the bare invalidation of one page in a secondary TLB (sec_tlb.ko)
+ * holding 1, 1k, 100k and 1M entries, in the kernel and without a syscall in
+ * the way. The TLBs are filled by a fake walker: synthetic translations of
+ * consecutive virtual pages to synthetic pfns. Nothing is ever mapped, so 1M
+ * entries fit any guest; only the TLB's own arrays are allocated.
+ *
+ * One sample is one sec_tlb_invalidate() of a cached page, which is what the
+ * secondary-TLB hook does under the page-table lock. It is timed with the
+ * cycle counter, interrupts off, and the entry is re-inserted outside the
+ * timed window so that every sample sees the same number of entries. The
+ * cost of reading the counter twice is measured the same way and subtracted.
+ * Three series per TLB size:
+ *
+ *   same  the same page every time (the entry and its path stay in cache):
+ *         the cost of the data structure;
+ *   rand  a pseudo-random cached page every time: adds the cache misses a
+ *         large TLB cannot avoid;
+ *   loop  ktime_get_ns() around many (invalidate, re-insert) pairs of the
+ *         same page, divided by their number: no per-sample timer;
+ *   none  a page next to the cached ones, not cached itself: the cost of
+ *         an invalidation that finds nothing to drop.
+ *
+ * The sizes are interleaved sample by sample (same, rand) or block by block
+ * (loop), so that a slow phase of the host (QEMU TCG on a shared machine)
+ * hits all of them alike. The raw per-repetition medians are returned; the
+ * statistics are computed by the user program (mnsim_ubench).
+ *
+ * Interface, debugfs:
+ *   echo run > /sys/kernel/debug/mnsim_bench/inval_flat   (runs; blocks)
+ *   cat /sys/kernel/debug/mnsim_bench/inval_flat          (last results)
+ * Parameters (/sys/module/mnsim_bench/parameters/): reps, iters, max_entries.
+ *
+ * For P2 (cow_overhead) the module also offers a null device, to separate
+ * the kernel's own cost of notifying a secondary TLB from the device's:
+ *   /sys/kernel/debug/mnsim_bench/null_notifier
+ * Writing "both" to an open file registers, on the writer's address space,
+ * the same two subscriptions as an ATS binding of mmu_notifier_sim (one with
+ * the secondary-TLB hook, one with invalidate_range_start/end), with
+ * callbacks that do nothing; "hook" or "range" registers only that one.
+ * Closing the file unregisters them.
+ *
+ * Result lines:
+ *   khz <cycle counter frequency, kHz, calibrated against ktime_get_ns()>
+ *   timer <rep> <cycles of an empty counter pair>
+ *   same|rand|none <entries> <rep> <median cycles of one invalidation>
+ *   loop <entries> <rep> <picoseconds per invalidate + re-insert>
+ *   done <seconds the run took>
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/irqflags.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/timex.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "sec_tlb.h"
+
+/* First synthetic virtual address; any page-aligned user-looking value. */
+#define BENCH_VA_BASE		0x7f0000000000UL
+/* First synthetic pfn. */
+#define BENCH_PFN_BASE		0x100000UL
+/* Entries inserted per lock hold while filling. */
+#define BENCH_FILL_BATCH	256
+/* Samples between two cond_resched(). */
+#define BENCH_RESCHED_EVERY	64
+/* (invalidate, re-insert) pairs per timed block of the loop series. */
+#define BENCH_LOOP_BLOCK	100
+/* Room for the results text. */
+#define BENCH_OUT_SIZE		(64 * 1024)
+
+static const unsigned int bench_sizes[] = { 1, 1024, 100 * 1024, 1024 * 1024 };
+
+static unsigned int reps = 9;
+module_param(reps, uint, 0644);
+MODULE_PARM_DESC(reps, "Repetitions (each runs every size)");
+
+static unsigned int iters = 2000;
+module_param(iters, uint, 0644);
+MODULE_PARM_DESC(iters, "Samples per size, series and repetition");
+
+static unsigned int max_entries = 1024 * 1024;
+module_param(max_entries, uint, 0644);
+MODULE_PARM_DESC(max_entries, "Skip TLB sizes above this (smoke runs)");
+
+/**
+ * struct bench_tlb - one TLB under test
+ * @tlb: the TLB, filled with @n entries
+ * @n: entries cached
+ * @rnd: state of the page picker of the rand series
+ */
+struct bench_tlb {
+	struct sec_tlb tlb;
+	unsigned int n;
+	u32 rnd;
+};
+
+static DEFINE_MUTEX(bench_lock);	/* one run at a time; protects below */
+static char *bench_out;
+static size_t bench_out_len;
+static u64 *bench_samples[ARRAY_SIZE(bench_sizes)];
+
+static __printf(1, 2) void bench_emit(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	bench_out_len += vscnprintf(bench_out + bench_out_len,
+				    BENCH_OUT_SIZE - bench_out_len, fmt, args);
+	va_end(args);
+}
+
+static struct sec_tlb_xlate bench_xlate(unsigned int i)
+{
+	struct sec_tlb_xlate x = {
+		.va = BENCH_VA_BASE + ((unsigned long)i << PAGE_SHIFT),
+		.pfn = BENCH_PFN_BASE + i,
+		.shift = PAGE_SHIFT,
+		.perm = SEC_TLB_R | SEC_TLB_W,
+	};
+
+	return x;
+}
+
+/* The fake walker: cache pages 0 .. @n - 1, a batch per lock hold. */
+static int bench_fill(struct bench_tlb *bt, unsigned int n)
+{
+	unsigned int i = 0;
+	int ret;
+
+	ret = sec_tlb_init(&bt->tlb, n);
+	if (ret)
+		return ret;
+	bt->n = n;
+	bt->rnd = 12345;
+	while (i < n) {
+		unsigned int end = min(n, i + BENCH_FILL_BATCH);
+
+		spin_lock(&bt->tlb.lock);
+		for (; i < end; i++) {
+			struct sec_tlb_xlate x = bench_xlate(i);
+
+			__sec_tlb_insert(&bt->tlb, &x);
+		}
+		spin_unlock(&bt->tlb.lock);
+		cond_resched();
+	}
+	return 0;
+}
+
+static void bench_reinsert(struct bench_tlb *bt, unsigned int i)
+{
+	struct sec_tlb_xlate x = bench_xlate(i);
+
+	spin_lock(&bt->tlb.lock);
+	__sec_tlb_insert(&bt->tlb, &x);
+	spin_unlock(&bt->tlb.lock);
+}
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static u64 bench_median(u64 *v, unsigned int n)
+{
+	sort(v, n, sizeof(*v), bench_cmp_u64, NULL);
+	return v[n / 2];
+}
+
+/* Median cycles of an empty pair of counter reads. */
+static u64 bench_timer_cost(void)
+{
+	unsigned long flags;
+	unsigned int k;
+
+	for (k = 0; k < iters; k++) {
+		cycles_t c0, c1;
+
+		local_irq_save(flags);
+		c0 = get_cycles();
+		c1 = get_cycles();
+		local_irq_restore(flags);
+		bench_samples[0][k] = c1 - c0;
+	}
+	return bench_median(bench_samples[0], iters);
+}
+
+/* Page the next sample invalidates: xorshift32 over the cached pages. */
+static unsigned int bench_pick(struct bench_tlb *bt, bool rand)
+{
+	u32 r = bt->rnd;
+
+	if (!rand)
+		return bt->n / 2;
+	r ^= r << 13;
+	r ^= r >> 17;
+	r ^= r << 5;
+	bt->rnd = r;
+	return r % bt->n;
+}
+
+/* Which page a series invalidates. */
+enum bench_pattern {
+	BENCH_SAME,	/* the same cached page */
+	BENCH_RAND,	/* a pseudo-random cached page */
+	BENCH_NONE,	/* a page that is not cached */
+};
+
+/* Cycles of one invalidation (gross); a dropped entry is re-inserted. */
+static u64 bench_sample(struct bench_tlb *bt, enum bench_pattern pat)
+{
+	unsigned int i = pat == BENCH_NONE ? bt->n + 1 :
+			 bench_pick(bt, pat == BENCH_RAND);
+	unsigned long va = bench_xlate(i).va;
+	unsigned int dropped;
+	unsigned long flags;
+	cycles_t c0, c1;
+
+	local_irq_save(flags);
+	c0 = get_cycles();
+	dropped = sec_tlb_invalidate(&bt->tlb, va, va + PAGE_SIZE);
+	c1 = get_cycles();
+	local_irq_restore(flags);
+	if (dropped)
+		bench_reinsert(bt, i);
+	WARN_ON_ONCE(dropped != (pat != BENCH_NONE));
+	return c1 - c0;
+}
+
+/*
+ * One repetition of a same, rand or none series: @iters samples of each of
+ * the @nr TLBs, interleaved; @med receives the median of each.
+ */
+static void bench_series(struct bench_tlb *bts, unsigned int nr,
+			 enum bench_pattern pat, u64 *med)
+{
+	unsigned int k, s;
+
+	for (k = 0; k < iters; k++) {
+		for (s = 0; s < nr; s++)
+			bench_samples[s][k] = bench_sample(&bts[s], pat);
+		if (k % BENCH_RESCHED_EVERY == 0)
+			cond_resched();
+	}
+	for (s = 0; s < nr; s++)
+		med[s] = bench_median(bench_samples[s], iters);
+}
+
+/* Picoseconds per (invalidate, re-insert) pair in a block timed as a whole. */
+static u64 bench_loop_block(struct bench_tlb *bt)
+{
+	unsigned int i = bench_pick(bt, false), k;
+	unsigned long va = bench_xlate(i).va;
+	u64 t0, t1;
+
+	t0 = ktime_get_ns();
+	for (k = 0; k < BENCH_LOOP_BLOCK; k++) {
+		sec_tlb_invalidate(&bt->tlb, va, va + PAGE_SIZE);
+		bench_reinsert(bt, i);
+	}
+	t1 = ktime_get_ns();
+	return div_u64((t1 - t0) * 1000, BENCH_LOOP_BLOCK);
+}
+
+/* One repetition of the loop series: median block of each TLB, interleaved. */
+static void bench_loop(struct bench_tlb *bts, unsigned int nr, u64 *med)
+{
+	unsigned int blocks = max(1U, iters / BENCH_LOOP_BLOCK), k, s;
+
+	for (k = 0; k < blocks; k++) {
+		for (s = 0; s < nr; s++)
+			bench_samples[s][k] = bench_loop_block(&bts[s]);
+		cond_resched();
+	}
+	for (s = 0; s < nr; s++)
+		med[s] = bench_median(bench_samples[s], blocks);
+}
+
+/* Cycle counter frequency in kHz, against ktime over about 50 ms. */
+static u64 bench_calibrate(void)
+{
+	u64 t0, t1;
+	cycles_t c0, c1;
+
+	t0 = ktime_get_ns();
+	c0 = get_cycles();
+	do {
+		cpu_relax();
+		t1 = ktime_get_ns();
+	} while (t1 - t0 < 50 * NSEC_PER_MSEC);
+	c1 = get_cycles();
+	return div64_u64((u64)(c1 - c0) * USEC_PER_SEC, t1 - t0);
+}
+
+static void bench_emit_series(const char *name, struct bench_tlb *bts,
+			      unsigned int nr, unsigned int rep, const u64 *med)
+{
+	unsigned int s;
+
+	for (s = 0; s < nr; s++)
+		bench_emit("%s %u %u %llu\n", name, bts[s].n, rep, med[s]);
+}
+
+static int bench_run(void)
+{
+	u64 t_start = ktime_get_ns(), med[ARRAY_SIZE(bench_sizes)];
+	unsigned int nr = 0, s, r;
+	struct bench_tlb *bts;
+	int ret = 0;
+
+	bench_out_len = 0;
+	if (!reps || !iters || iters > 1000000)
+		return -EINVAL;
+	bts = kcalloc(ARRAY_SIZE(bench_sizes), sizeof(*bts), GFP_KERNEL);
+	if (!bts)
+		return -ENOMEM;
+	for (s = 0; s < ARRAY_SIZE(bench_sizes); s++) {
+		bench_samples[s] = kvcalloc(iters, sizeof(u64), GFP_KERNEL);
+		if (!bench_samples[s]) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+	for (s = 0; s < ARRAY_SIZE(bench_sizes); s++) {
+		if (bench_sizes[s] > max_entries)
+			break;
+		ret = bench_fill(&bts[s], bench_sizes[s]);
+		if (ret)
+			goto out_destroy;
+		nr++;
+	}
+
+	bench_emit("khz %llu\n", bench_calibrate());
+	for (r = 0; r < reps; r++) {
+		bench_emit("timer %u %llu\n", r, bench_timer_cost());
+		bench_series(bts, nr, BENCH_SAME, med);
+		bench_emit_series("same", bts, nr, r, med);
+		bench_series(bts, nr, BENCH_RAND, med);
+		bench_emit_series("rand", bts, nr, r, med);
+		bench_series(bts, nr, BENCH_NONE, med);
+		bench_emit_series("none", bts, nr, r, med);
+		bench_loop(bts, nr, med);
+		bench_emit_series("loop", bts, nr, r, med);
+	}
+	bench_emit("done %llu\n",
+		   div_u64(ktime_get_ns() - t_start, NSEC_PER_SEC));
+
+out_destroy:
+	while (nr--)
+		sec_tlb_destroy(&bts[nr].tlb);
+out_free:
+	for (s = 0; s < ARRAY_SIZE(bench_sizes); s++) {
+		kvfree(bench_samples[s]);
+		bench_samples[s] = NULL;
+	}
+	kfree(bts);
+	return ret;
+}
+
+static ssize_t bench_write(struct file *file, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
+{
+	int ret;
+
+	if (mutex_lock_interruptible(&bench_lock))
+		return -EINTR;
+	ret = bench_run();
+	mutex_unlock(&bench_lock);
+	return ret ? ret : len;
+}
+
+static ssize_t bench_read(struct file *file, char __user *ubuf, size_t len,
+			  loff_t *ppos)
+{
+	ssize_t ret;
+
+	if (mutex_lock_interruptible(&bench_lock))
+		return -EINTR;
+	ret = simple_read_from_buffer(ubuf, len, ppos, bench_out,
+				      bench_out_len);
+	mutex_unlock(&bench_lock);
+	return ret;
+}
+
+static const struct file_operations bench_fops = {
+	.owner	= THIS_MODULE,
+	.read	= bench_read,
+	.write	= bench_write,
+	.llseek	= default_llseek,
+};
+
+/* ---- the null device of P2 ------------------------------------------- */
+
+/**
+ * struct bench_null - up to two subscriptions with empty callbacks
+ * @tlb_mn: the one with the secondary-TLB hook (from 6.6 it may not also
+ *	have start/end, as in mmu_notifier_sim)
+ * @range_mn: the one with invalidate_range_start/end
+ * @mm: the address space registered on, grabbed; NULL before the write
+ * @has_tlb: @tlb_mn is registered
+ * @has_range: @range_mn is registered
+ */
+struct bench_null {
+	struct mmu_notifier tlb_mn;
+	struct mmu_notifier range_mn;
+	struct mm_struct *mm;
+	bool has_tlb;
+	bool has_range;
+};
+
+static void bench_null_hook(struct mmu_notifier *mn, struct mm_struct *mm,
+			    unsigned long start, unsigned long end)
+{
+}
+
+static int bench_null_start(struct mmu_notifier *mn,
+			    const struct mmu_notifier_range *range)
+{
+	return 0;
+}
+
+static void bench_null_end(struct mmu_notifier *mn,
+			   const struct mmu_notifier_range *range)
+{
+}
+
+static const struct mmu_notifier_ops bench_null_tlb_ops = {
+	.arch_invalidate_secondary_tlbs	= bench_null_hook,
+};
+
+static const struct mmu_notifier_ops bench_null_range_ops = {
+	.invalidate_range_start	= bench_null_start,
+	.invalidate_range_end	= bench_null_end,
+};
+
+static int bench_null_open(struct inode *inode, struct file *file)
+{
+	struct bench_null *bn = kzalloc(sizeof(*bn), GFP_KERNEL);
+
+	if (!bn)
+		return -ENOMEM;
+	bn->tlb_mn.ops = &bench_null_tlb_ops;
+	bn->range_mn.ops = &bench_null_range_ops;
+	file->private_data = bn;
+	return 0;
+}
+
+/* Register on the writer's address space; once per open file. */
+static ssize_t bench_null_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	struct bench_null *bn = file->private_data;
+	struct mm_struct *mm = current->mm;
+	bool tlb = true, range = true;
+	char word[8] = "";
+	int ret;
+
+	if (bn->mm)
+		return -EBUSY;
+	if (!mm)
+		return -ESRCH;
+	if (copy_from_user(word, ubuf, min(len, sizeof(word) - 1)))
+		return -EFAULT;
+	if (!strncmp(word, "hook", 4))
+		range = false;
+	else if (!strncmp(word, "range", 5))
+		tlb = false;
+	if (range) {
+		ret = mmu_notifier_register(&bn->range_mn, mm);
+		if (ret)
+			return ret;
+	}
+	if (tlb) {
+		ret = mmu_notifier_register(&bn->tlb_mn, mm);
+		if (ret) {
+			if (range)
+				mmu_notifier_unregister(&bn->range_mn, mm);
+			return ret;
+		}
+	}
+	mmgrab(mm);
+	bn->mm = mm;
+	bn->has_tlb = tlb;
+	bn->has_range = range;
+	return len;
+}
+
+static int bench_null_release(struct inode *inode, struct file *file)
+{
+	struct bench_null *bn = file->private_data;
+
+	if (bn->mm) {
+		if (bn->has_tlb)
+			mmu_notifier_unregister(&bn->tlb_mn, bn->mm);
+		if (bn->has_range)
+			mmu_notifier_unregister(&bn->range_mn, bn->mm);
+		mmdrop(bn->mm);
+	}
+	kfree(bn);
+	return 0;
+}
+
+static const struct file_operations bench_null_fops = {
+	.owner		= THIS_MODULE,
+	.open		= bench_null_open,
+	.write		= bench_null_write,
+	.release	= bench_null_release,
+};
+
+static struct dentry *bench_dir;
+
+static int __init bench_init(void)
+{
+	bench_out = kvzalloc(BENCH_OUT_SIZE, GFP_KERNEL);
+	if (!bench_out)
+		return -ENOMEM;
+	bench_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("inval_flat", 0600, bench_dir, NULL, &bench_fops);
+	debugfs_create_file("null_notifier", 0600, bench_dir, NULL,
+			    &bench_null_fops);
+	return 0;
+}
+
+static void __exit bench_exit(void)
+{
+	debugfs_remove(bench_dir);
+	kvfree(bench_out);
+}
+
+module_init(bench_init);
+module_exit(bench_exit);
+
+MODULE_DESCRIPTION("mmu_notifier_sim benchmark P1: flat secondary-TLB invalidation");
+MODULE_AUTHOR("The mmu_notifier_sim authors");
+MODULE_LICENSE("GPL");
