@@ -793,7 +793,8 @@ static void bench_read_vs_memcpy(void)
 		  ratio_stats(per_page[P3_BIG], per_page[P3_HIT], reps), "");
 	note_stat("read_vs_memcpy", "DEV_RWV on TLB misses / process_vm_readv, throughput",
 		  stats(ratio[P3_MISS], reps), "");
-	note("read_vs_memcpy", "ns per page: memcpy %.0f (in one go %.0f), hit %.0f (one range %.0f)",
+	note("read_vs_memcpy",
+	     "ns per page: memcpy %.0f (in one go %.0f), hit %.0f (one range %.0f)",
 	     stats(per_page[P3_CPU], reps).med,
 	     stats(per_page[P3_BIG], reps).med,
 	     stats(per_page[P3_HIT], reps).med,
