@@ -5,12 +5,13 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KVER ?= 6.12
+KUNIT_ARCH ?= um
 VM := tools/testing/vm
 
 SRC_C := mmu_notifier_sim.c sec_tlb.c
 SRC_H := sec_tlb.h compat.h mnsim_trace.h include/uapi/linux/mmu_notifier_sim.h
 SELFTEST_DIR := tools/testing/selftests/mmu_notifier_sim
-CHECKPATCH_FILES := $(SRC_C) $(SRC_H) \
+CHECKPATCH_FILES := $(SRC_C) $(SRC_H) $(wildcard tests/*.c) \
 	$(wildcard $(SELFTEST_DIR)/*.c $(SELFTEST_DIR)/*.h) \
 	$(wildcard tools/mnsim/*.c tools/mnsim/*.h) \
 	$(wildcard tools/bench/*.c tools/bench/*/*.c tools/bench/*/*.h)
@@ -73,6 +74,12 @@ vm-test:
 demo:
 	$(VM)/vm-test.sh --demo $(KVER)
 
+# The KUnit suites (sec_tlb, mnsim_order, mnsim_real_mm) with kunit.py in
+# Debian's linux-source-$(KVER): UML by default, KUNIT_ARCH=x86_64 (QEMU) for
+# the real secondary-TLB hook of 6.6+.
+kunit:
+	tools/testing/kunit/run-kunit.sh $(KVER) --arch $(KUNIT_ARCH)
+
 # The benchmarks of Documentation/benchmarks.rst, as ratios in one VM run.
 bench:
 	tools/bench/run-bench.sh $(KVER)
@@ -86,4 +93,4 @@ check:
 	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
-	checkpatch vm-test demo bench docs check
+	checkpatch vm-test demo kunit bench docs check

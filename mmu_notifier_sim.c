@@ -1334,29 +1334,16 @@ static void mnsim_prime_lockdep(struct mnsim_ctx *ctx)
 	fs_reclaim_release(GFP_KERNEL);
 }
 
-/**
- * mnsim_bind() - ioctl(MNSIM_IOC_BIND)
- * @ctx: the device
- * @arg: the command
- *
- * Context: Process context. Takes bind_rwsem for write; mmu_notifier_register()
- * takes the target's mmap_lock for write.
- * Return: 0 or a negative errno of the uAPI table.
+/*
+ * Bind @ctx to @mm, whose mm_users the caller holds, for an @arg that
+ * mnsim_check_bind() accepted. KUnit's real-mm suite binds this way: a
+ * kthread has no task mm for mnsim_target_mm() to find.
  */
-static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
+static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
+			   const struct mnsim_bind *arg)
 {
 	unsigned int capacity = arg->capacity ?: default_capacity;
-	struct mm_struct *mm;
 	int ret;
-
-	ret = mnsim_check_bind(arg);
-	if (ret)
-		return ret;
-	if (capacity > mnsim_capacity_cap())
-		return -EINVAL;
-	mm = mnsim_target_mm(arg->target);
-	if (IS_ERR(mm))
-		return PTR_ERR(mm);
 
 	down_write(&ctx->bind_rwsem);
 	ret = -EBUSY;
@@ -1394,7 +1381,6 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	ctx->mm = mm;
 	ctx->bound = true;
 	up_write(&ctx->bind_rwsem);
-	mmput(mm);
 	return 0;
 
 out_unregister_range:
@@ -1405,6 +1391,33 @@ out_unreserve:
 	atomic_long_sub(capacity, &mnsim_total_entries);
 out_unlock:
 	up_write(&ctx->bind_rwsem);
+	return ret;
+}
+
+/**
+ * mnsim_bind() - ioctl(MNSIM_IOC_BIND)
+ * @ctx: the device
+ * @arg: the command
+ *
+ * Context: Process context. Takes bind_rwsem for write; mmu_notifier_register()
+ * takes the target's mmap_lock for write.
+ * Return: 0 or a negative errno of the uAPI table.
+ */
+static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
+{
+	unsigned int capacity = arg->capacity ?: default_capacity;
+	struct mm_struct *mm;
+	int ret;
+
+	ret = mnsim_check_bind(arg);
+	if (ret)
+		return ret;
+	if (capacity > mnsim_capacity_cap())
+		return -EINVAL;
+	mm = mnsim_target_mm(arg->target);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	ret = __mnsim_bind_mm(ctx, mm, arg);
 	mmput(mm);
 	return ret;
 }
@@ -1908,3 +1921,8 @@ module_exit(mnsim_exit);
 MODULE_DESCRIPTION("Emulated ATS device with an mmu_notifier-coherent secondary TLB");
 MODULE_AUTHOR("The mmu_notifier_sim authors");
 MODULE_LICENSE("GPL");
+
+#ifdef CONFIG_MMU_NOTIFIER_SIM_KUNIT_TEST
+#include "tests/mnsim_order_kunit.c"
+#include "tests/mnsim_real_mm_kunit.c"
+#endif

@@ -64,6 +64,11 @@ step dkms tools/testing/dkms-check.sh
 for kver in 6.1 6.12; do
 	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 done
+# KUnit: UML on both kernels; x86_64 (QEMU) on 6.12, where UML never calls
+# the secondary-TLB hook.
+step kunit-um-6.1 tools/testing/kunit/run-kunit.sh 6.1
+step kunit-um-6.12 tools/testing/kunit/run-kunit.sh 6.12
+step kunit-x86_64-6.12 tools/testing/kunit/run-kunit.sh 6.12 --arch x86_64
 # Small sizes: proves every benchmark still runs; make bench judges goals.
 for kver in 6.1 6.12; do
 	step "bench-smoke-$kver" tools/bench/run-bench.sh "$kver" --smoke

@@ -1,9 +1,16 @@
 #!/bin/bash
-# Usage: run-kunit.sh KVER [--arch um|x86_64] [FILTER_GLOB]
+# Usage: run-kunit.sh KVER [--arch um|x86_64] [--debug] [FILTER_GLOB]
 #        (KVER: 6.1 or 6.12; default arch um)
 #
 # Runs the project's KUnit suites (tests/.kunitconfig) with the kernel's own
 # tools/testing/kunit/kunit.py, in Debian's linux-source-KVER.
+#
+# --debug adds lockdep, DEBUG_VM, list and (not on UML) atomic-sleep checks
+# (its own build tree, <arch>-<kver>-debug: a cold build the first time).
+#
+# FILTER_GLOB is kunit.py's (suite[.test] glob). On x86_64 it defaults to
+# mnsim_real_mm: that run exists for the real secondary-TLB hook path, and the
+# other suites, arch-independent, take minutes under TCG (no KVM here).
 #
 # The project comes in as an in-tree overlay on a hard-linked copy of the
 # unpacked source (the pristine tree of fetch-source.sh is never modified):
@@ -22,11 +29,11 @@
 # Exit status: 0 only if F is 0, kunit.py succeeded and no test crashed.
 set -euo pipefail
 KUNIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../vm/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../vm/lib.sh
 . "$KUNIT_DIR/../vm/lib.sh"
 
 usage() {
-	echo "usage: $0 KVER [--arch um|x86_64] [FILTER_GLOB]" >&2
+	echo "usage: $0 KVER [--arch um|x86_64] [--debug] [FILTER_GLOB]" >&2
 	exit 2
 }
 
@@ -34,17 +41,20 @@ KVER=${1:-}
 [ $# -gt 0 ] && shift
 check_kver "$KVER"
 ARCH=um
+DEBUG=
 FILTER=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
 	--arch=*) ARCH=${1#--arch=}; shift ;;
+	--debug) DEBUG=-debug; shift ;;
 	-*) usage ;;
 	*) FILTER=("$1"); shift ;;
 	esac
 done
 case $ARCH in
-um | x86_64) ;;
+um) ;;
+x86_64) [ ${#FILTER[@]} -gt 0 ] || FILTER=(mnsim_real_mm) ;;
 *) die "--arch must be um or x86_64 (got '$ARCH')" ;;
 esac
 
@@ -55,7 +65,7 @@ need_pkgs "${DEPS[@]}"
 SRC=$("$VM_DIR/fetch-source.sh" "$KVER")
 SRC_STAMP=$(cat "$SRC/.mnsim-unpacked")
 TREE=$CACHE/kunit/src/linux-$KVER
-BUILD=$CACHE/kunit/$ARCH-$KVER
+BUILD=$CACHE/kunit/$ARCH-$KVER$DEBUG
 REPO=$(cd "$REPO_ROOT" && pwd -P)
 OVERLAY_MARK="# mmu_notifier_sim KUnit overlay (tools/testing/kunit/run-kunit.sh)"
 mkdir -p "$CACHE/kunit/src"
@@ -108,6 +118,15 @@ KUNIT_ARGS=(run --arch="$ARCH" --build_dir="$BUILD" --jobs="$(nproc)"
 	--kunitconfig="$REPO/tests/.kunitconfig" --timeout=900)
 if [ -f "$REPO/tests/kunitconfig.$ARCH" ]; then
 	KUNIT_ARGS+=(--kunitconfig="$REPO/tests/kunitconfig.$ARCH")
+fi
+if [ -n "$DEBUG" ]; then
+	DEBUG_OPTS=(CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_DEBUG_LIST=y
+		CONFIG_DEBUG_VM=y)
+	# UML cannot preempt (ARCH_NO_PREEMPT): no atomic-sleep checking there.
+	[ "$ARCH" = um ] || DEBUG_OPTS+=(CONFIG_DEBUG_ATOMIC_SLEEP=y)
+	for opt in "${DEBUG_OPTS[@]}"; do
+		KUNIT_ARGS+=(--kconfig_add "$opt")
+	done
 fi
 rm -f "$BUILD/test.log"
 log "kunit.py ${KUNIT_ARGS[*]} ${FILTER[*]}"
