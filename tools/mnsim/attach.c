@@ -179,6 +179,14 @@ static int scan_region(struct scan *sc, const struct region *rg)
 	return 0;
 }
 
+/* The bound address space was torn down (release() ran). */
+static bool process_gone(int fd)
+{
+	struct mnsim_stats s = { 0 };
+
+	return !mnsim_xioctl(fd, MNSIM_IOC_STATS, &s) && s.release_calls;
+}
+
 static int print_stats(int fd, const struct scan *sc)
 {
 	struct mnsim_stats s = { 0 };
@@ -275,8 +283,15 @@ int cmd_attach(int argc, char **argv)
 		free(rg);
 		rg = NULL;
 		drain_events(&sc);
-		if (ret == -ESRCH)
+		/*
+		 * An exited process may linger as a zombie whose maps read
+		 * empty, so no access would ever fail: ask the device whether
+		 * its address space was released.
+		 */
+		if (ret == -ESRCH || process_gone(sc.fd)) {
+			ret = -ESRCH;
 			break;
+		}
 		fprintf(stderr, "mnsim: pass %ld: %lu pages scanned, %lu violations\n",
 			pass, sc.pages, sc.violations_b + sc.violations_a);
 		if (interval_ms > 0)
