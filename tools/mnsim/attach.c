@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +21,6 @@
 #define PAGE		4096UL
 #define BATCH		256		/* pages per DEV_RWV */
 #define PTR(p)		((__u64)(unsigned long)(p))
-
-/* Set by SIGINT/SIGTERM; an atomic int is async-signal-safe. */
-static int stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-}
-
-static int stopped(void)
-{
-	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
-}
 
 struct region {
 	unsigned long start, end;
@@ -155,7 +140,7 @@ static int scan_region(struct scan *sc, const struct region *rg)
 	__u32 flags = sc->fault ? 0 : MNSIM_ACCESS_NOFAULT;
 	int i, n, ret;
 
-	while (va < rg->end && !stopped()) {
+	while (va < rg->end && !mnsim_stopped()) {
 		struct mnsim_access_vec cmd = { .ranges = PTR(vec) };
 
 		for (n = 0; n < BATCH && va + n * PAGE < rg->end; n++) {
@@ -268,17 +253,16 @@ int cmd_attach(int argc, char **argv)
 	ret = mnsim_xioctl(sc.fd, MNSIM_IOC_BIND, &bind);
 	if (ret)
 		return mnsim_error(ret, "BIND to pid %d", sc.pid);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	mnsim_catch_stop();
 	fprintf(stderr, "mnsim: attached to pid %d (%s)%s\n", sc.pid,
 		mnsim_mode_name(bind.mode),
 		sc.fault ? ", faulting pages in" : ", present pages only");
 
-	for (pass = 1; !stopped() && (!passes || pass <= passes); pass++) {
+	for (pass = 1; !mnsim_stopped() && (!passes || pass <= passes); pass++) {
 		ret = read_maps(sc.pid, &rg, &nr);
 		if (ret)
 			break;		/* the process is gone */
-		for (i = 0; i < nr && !stopped() && !ret; i++)
+		for (i = 0; i < nr && !mnsim_stopped() && !ret; i++)
 			ret = scan_region(&sc, &rg[i]);
 		free(rg);
 		rg = NULL;
@@ -299,7 +283,7 @@ int cmd_attach(int argc, char **argv)
 	}
 	drain_events(&sc);
 	fprintf(stderr, "mnsim: %s after %ld passes\n",
-		stopped() ? "interrupted" : ret == -ESRCH || ret == -ENOENT ?
+		mnsim_stopped() ? "interrupted" : ret == -ESRCH || ret == -ENOENT ?
 		"process exited" : "done", pass - 1);
 	print_stats(sc.fd, &sc);
 	printf("violations: %lu (case B %lu, case A %lu)\n",

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,4 +93,30 @@ const char *mnsim_mode_name(__u32 mode)
 		return "DEFER";
 	}
 	return "?";
+}
+
+/* Set by SIGINT/SIGTERM; an atomic int is async-signal-safe. */
+static int stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Catch Ctrl-C and SIGTERM so that long commands stop cleanly: no
+ * SA_RESTART, a blocking read returns EINTR.
+ */
+void mnsim_catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int mnsim_stopped(void)
+{
+	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
 }

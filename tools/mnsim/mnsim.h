@@ -15,6 +15,8 @@ int mnsim_parse_mode(const char *s, __u32 *mode);
 const char *mnsim_mode_name(__u32 mode);
 int mnsim_error(int err, const char *fmt, ...);
 int mnsim_usage_error(const char *fmt, ...);
+void mnsim_catch_stop(void);
+int mnsim_stopped(void);
 
 int cmd_attach(int argc, char **argv);
 int cmd_trace(int argc, char **argv);

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,20 +17,6 @@
 #define EVENT_ENABLE \
 	"/sys/kernel/tracing/events/mmu_notifier_sim/mnsim_event/enable"
 #define TRACE_PIPE	"/sys/kernel/tracing/trace_pipe"
-
-/* Set by SIGINT/SIGTERM; an atomic int is async-signal-safe. */
-static int stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-}
-
-static int stopped(void)
-{
-	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
-}
 
 static int set_enable(const char *v)
 {
@@ -47,7 +32,6 @@ static int set_enable(const char *v)
 
 int cmd_trace(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	char buf[4096];
 	ssize_t n;
 	int fd, ret;
@@ -65,10 +49,8 @@ int cmd_trace(int argc, char **argv)
 		set_enable("0");
 		return mnsim_error(ret, "open %s", TRACE_PIPE);
 	}
-	/* No SA_RESTART: Ctrl-C interrupts the blocking read. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (!stopped() && (n = read(fd, buf, sizeof(buf))) > 0)
+	mnsim_catch_stop();
+	while (!mnsim_stopped() && (n = read(fd, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, n, stdout);
 	close(fd);
 	set_enable("0");
