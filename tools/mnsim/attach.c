@@ -24,6 +24,7 @@
 
 struct region {
 	unsigned long start, end;
+	bool writable;
 };
 
 struct scan {
@@ -73,6 +74,7 @@ static int read_maps(pid_t pid, struct region **out, int *nr)
 		}
 		r[n].start = s;
 		r[n].end = e;
+		r[n].writable = perms[1] == 'w';
 		n++;
 	}
 	fclose(f);
@@ -116,20 +118,45 @@ static int drain_events(struct scan *sc)
 }
 
 /*
- * DEFER demonstration: hold the range end of invalidations of pages the
- * device has cached for @sc->delay_ms, so that a scan can run into the window
- * between the PTE change and the flush. Keeps every park slot armed.
+ * Fault injection for the DEFER demonstration: before each pass, re-arm every
+ * park slot as a timed delay on the range end of a random page of a writable
+ * mapping, where COWs happen. A COW of that page then leaves the device's
+ * stale translation in place for @sc->delay_ms, long enough for the next
+ * pass to read through it. Parks that did not fire are moved on each pass.
  */
-static void arm_delays(struct scan *sc, unsigned long va)
+static void arm_delays(struct scan *sc, const struct region *rg, int nr)
 {
-	struct mnsim_park park = {
-		.flags = MNSIM_PARK_END | MNSIM_PARK_DELAY,
-		.timeout_ms = sc->delay_ms,
-		.va = va,
-	};
+	struct mnsim_park_ctl ctl = { .flags = MNSIM_PARK_CTL_DISARM };
+	unsigned long pages = 0, pick;
+	int i, k;
 
-	if (sc->delay_ms)
-		mnsim_xioctl(sc->fd, MNSIM_IOC_PARK, &park);	/* EBUSY: full */
+	if (!sc->delay_ms)
+		return;
+	mnsim_xioctl(sc->fd, MNSIM_IOC_PARK_CTL, &ctl);
+	for (i = 0; i < nr; i++)
+		if (rg[i].writable)
+			pages += (rg[i].end - rg[i].start) / PAGE;
+	for (k = 0; pages && k < MNSIM_MAX_PARKS; k++) {
+		struct mnsim_park park = {
+			.flags = MNSIM_PARK_END | MNSIM_PARK_DELAY,
+			.timeout_ms = sc->delay_ms,
+		};
+
+		pick = (unsigned long)rand() % pages;
+		for (i = 0; i < nr; i++) {
+			unsigned long n = (rg[i].end - rg[i].start) / PAGE;
+
+			if (!rg[i].writable)
+				continue;
+			if (pick < n) {
+				park.va = rg[i].start + pick * PAGE;
+				break;
+			}
+			pick -= n;
+		}
+		if (mnsim_xioctl(sc->fd, MNSIM_IOC_PARK, &park))
+			break;		/* EBUSY: every slot parked or armed */
+	}
 }
 
 /* Scan one region page by page; 0, or -ESRCH when the process is gone. */
@@ -138,7 +165,7 @@ static int scan_region(struct scan *sc, const struct region *rg)
 	struct mnsim_vec_range vec[BATCH];
 	unsigned long va = rg->start;
 	__u32 flags = sc->fault ? 0 : MNSIM_ACCESS_NOFAULT;
-	int i, n, ret;
+	int n, ret;
 
 	while (va < rg->end && !mnsim_stopped()) {
 		struct mnsim_access_vec cmd = { .ranges = PTR(vec) };
@@ -154,8 +181,6 @@ static int scan_region(struct scan *sc, const struct region *rg)
 		ret = mnsim_xioctl(sc->fd, MNSIM_IOC_DEV_RWV, &cmd);
 		sc->pages += ret ? cmd.done + 1 : cmd.done;
 		sc->present += cmd.done;
-		for (i = 0; i < (int)cmd.done; i += 64)
-			arm_delays(sc, va + i * PAGE);
 		if (ret == -ESRCH)
 			return ret;
 		/* A page not present (ENOENT) or not accessible: skip it. */
@@ -262,6 +287,7 @@ int cmd_attach(int argc, char **argv)
 		ret = read_maps(sc.pid, &rg, &nr);
 		if (ret)
 			break;		/* the process is gone */
+		arm_delays(&sc, rg, nr);
 		for (i = 0; i < nr && !mnsim_stopped() && !ret; i++)
 			ret = scan_region(&sc, &rg[i]);
 		free(rg);
