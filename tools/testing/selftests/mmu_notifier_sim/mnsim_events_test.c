@@ -17,16 +17,6 @@
 #define MNSIM_EVENT_DIR	TRACEFS "/events/mmu_notifier_sim/mnsim_event"
 #define MAX_EV		MNSIM_EVENT_RING
 
-static int bind_recording(int fd, __u32 mode)
-{
-	struct mnsim_bind cmd = {
-		.flags = MNSIM_BIND_RECORD,
-		.mode = mode,
-	};
-
-	return mnsim_ioctl(fd, MNSIM_IOC_BIND, &cmd);
-}
-
 /* Drain the ring into @ev; returns the number of records or -errno. */
 static int read_events(int fd, struct mnsim_event *ev, __u64 *lost)
 {
@@ -111,7 +101,8 @@ FIXTURE_SETUP(events)
 		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered", variant->mode);
 	self->ev = calloc(MAX_EV, sizeof(*self->ev));
 	ASSERT_NE(NULL, self->ev);
-	ASSERT_EQ(0, bind_recording(self->fd, variant->mode));
+	test_cmd_bind_flags(MNSIM_BIND_RECORD, variant->mode, MNSIM_TARGET_SELF,
+			    0);
 }
 
 FIXTURE_TEARDOWN(events)

@@ -147,16 +147,23 @@ static inline int _test_cmd_info(int fd, struct mnsim_info *info)
 
 /* ---- BIND / UNBIND ---- */
 
-static inline int _test_cmd_bind(int fd, __u32 mode, __s32 target,
-				 __u32 capacity)
+static inline int _test_cmd_bind_flags(int fd, __u32 flags, __u32 mode,
+				       __s32 target, __u32 capacity)
 {
 	struct mnsim_bind cmd = {
+		.flags = flags,
 		.mode = mode,
 		.target = target,
 		.capacity = capacity,
 	};
 
 	return mnsim_ioctl(fd, MNSIM_IOC_BIND, &cmd);
+}
+
+static inline int _test_cmd_bind(int fd, __u32 mode, __s32 target,
+				 __u32 capacity)
+{
+	return _test_cmd_bind_flags(fd, 0, mode, target, capacity);
 }
 
 #define test_cmd_bind(mode, target, capacity)				\
@@ -502,18 +509,6 @@ static inline int mnsim_recv(int fd)
 /* ---- BIND with flags, waiting for a park ---- */
 
 /* BIND with @flags (%MNSIM_BIND_RECORD, %MNSIM_BIND_ORACLE). */
-static inline int _test_cmd_bind_flags(int fd, __u32 flags, __u32 mode,
-				       __s32 target, __u32 capacity)
-{
-	struct mnsim_bind cmd = {
-		.flags = flags,
-		.mode = mode,
-		.target = target,
-		.capacity = capacity,
-	};
-
-	return mnsim_ioctl(fd, MNSIM_IOC_BIND, &cmd);
-}
 
 #define test_cmd_bind_flags(flags, mode, target, capacity)		\
 	ASSERT_EQ(0, _test_cmd_bind_flags(self->fd, (flags), (mode),	\
