@@ -17,7 +17,11 @@ CHECKPATCH_FILES := $(SRC_C) $(SRC_H) $(wildcard tests/*.c) \
 	$(wildcard tools/bench/*.c tools/bench/*/*.c tools/bench/*/*.h)
 
 PREFIX ?= /usr/local
-KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease)
+# The release the modules are built for is UTS_RELEASE (vermagic), not
+# `make kernelrelease`: Debian's 6.1 headers say 6.1.192 there but boot
+# as 6.1.0-N-amd64, and modules_install would pick the wrong directory.
+KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h)
 
 all: modules
 
@@ -35,7 +39,7 @@ mnsim:
 # header and mnsim to $(DESTDIR)$(PREFIX).
 install: modules mnsim
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=extra modules_install
+		INSTALL_MOD_DIR=extra KERNELRELEASE=$(KRELEASE) modules_install
 	depmod -b "$(or $(DESTDIR),/)" $(KRELEASE)
 	install -D -m 0644 include/uapi/linux/mmu_notifier_sim.h \
 		$(DESTDIR)$(PREFIX)/include/linux/mmu_notifier_sim.h

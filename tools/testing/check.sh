@@ -61,6 +61,10 @@ for kver in 6.1 6.12; do
 done
 step docs tools/testing/docs.sh
 step dkms tools/testing/dkms-check.sh
+# make install DESTDIR=stage, then modprobe + mnsim info from it in the guest.
+for kver in 6.1 6.12; do
+	step "install-$kver" tools/testing/install-test.sh "$kver"
+done
 for kver in 6.1 6.12; do
 	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 done
