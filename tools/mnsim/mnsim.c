@@ -23,6 +23,7 @@ static const char usage[] =
 "    mnsim scenario seed [--mode ats|soft|defer] [--expect kept|violation]\n"
 "    mnsim attach PID [--mode ats|soft|defer] [--interval MS] [--passes N]\n"
 "                 [--fault] [--delay-end MS]\n"
+"    mnsim stats [--ctx ID] [--watch SEC] [--wide]\n"
 "    mnsim trace\n"
 "    mnsim --help\n"
 "\n"
@@ -49,6 +50,15 @@ static const char usage[] =
 "        counters at the end. Stops on Ctrl-C, when the process exits or\n"
 "        after --passes passes.\n"
 "\n"
+"    stats\n"
+"        Print the counters of every device in the system, bound or not,\n"
+"        one row per open device (CTX is its id, TGID the process it is\n"
+"        bound to, 0 when unbound), from the root-only debugfs file\n"
+"        /sys/kernel/debug/mmu_notifier_sim/contexts. The first line holds\n"
+"        the module-wide totals: devices, cached entries, and the\n"
+"        max_total_entries cap. HOOK, START and END count the notifier\n"
+"        callbacks; VIOL_B and VIOL_A the oracle's violations.\n"
+"\n"
 "    trace\n"
 "        Stream the trace events mmu_notifier_sim:mnsim_event of every\n"
 "        device from tracefs until Ctrl-C.\n"
@@ -72,6 +82,12 @@ static const char usage[] =
 "    --delay-end MS\n"
 "        attach: hold invalidate_range_end() of pages the device cached for\n"
 "        MS milliseconds (fault injection), widening DEFER's window.\n"
+"    --ctx ID\n"
+"        stats: only the device with that id.\n"
+"    --watch SEC\n"
+"        stats: print again every SEC seconds until Ctrl-C.\n"
+"    --wide\n"
+"        stats: every counter, as the module's key=value lines.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 on success; 1 when attach found violations or scenario's --expect\n"
@@ -177,6 +193,8 @@ int main(int argc, char **argv)
 		return cmd_scenario(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach"))
 		return cmd_attach(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return cmd_stats(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "trace"))
 		return cmd_trace(argc - 1, argv + 1);
 	return mnsim_usage_error("unknown command '%s'", argv[1]);

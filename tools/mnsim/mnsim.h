@@ -9,6 +9,8 @@
 
 #include <linux/mmu_notifier_sim.h>
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 int mnsim_xioctl(int fd, unsigned long cmd, void *arg);
 int mnsim_open_dev(void);
 int mnsim_parse_mode(const char *s, __u32 *mode);
@@ -19,6 +21,7 @@ void mnsim_catch_stop(void);
 int mnsim_stopped(void);
 
 int cmd_attach(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 
 #endif /* _MNSIM_H */
