@@ -5,6 +5,7 @@
 # boots it in QEMU and runs the kselftest (TAP) between insmod and rmmod.
 # With --demo, runs the seed's scenario with mnsim instead (make demo).
 # The last stdout line is vm-run.sh's "... P passed, F failed".
+# Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,8 +38,9 @@ for want in sec_tlb.ko mmu_notifier_sim.ko; do
 done
 [ "${#ko_args[@]}" -eq 4 ] || die "build-module.sh did not produce both modules"
 
-OUT=$CACHE/build/userspace
-mkdir -p "$OUT"
+# Private too: concurrent runs from other trees would overwrite the binaries.
+OUT=$(mktemp -d "$CACHE/tmp/userspace.XXXXXX")
+trap 'rm -rf "$KO_DIR" "$OUT"' EXIT
 KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
 
 if [ "$DEMO" = 1 ]; then
@@ -70,5 +72,9 @@ QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
 	--bin "$OUT/mnsim_events_test" --run "mnsim_events_test" \
 	--bin "$OUT/mnsim_scenarios_test" --run "mnsim_scenarios_test" \
 	--bin "$OUT/mnsim_fuzz" --run "mnsim_fuzz --ops 100000" \
+	--bin "$OUT/mnsim_share_test" --run "mnsim_share_test" \
+	--bin "$OUT/mnsim_stress" --run "mnsim_stress --secs ${STRESS_SECS:-15}" \
 	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
-	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" --tap
+	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" \
+	--bin "$OUT/mnsim_hold" \
+	--bin "$ST/mnsim_rmmod_test.sh" --run "mnsim_rmmod_test.sh" --tap

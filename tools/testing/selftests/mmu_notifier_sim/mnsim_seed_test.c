@@ -15,9 +15,11 @@
  * (flushed only at end) must show it on every run, and the coherence oracle
  * must call exactly that read a case-B violation.
  */
-#include "mnsim_utils.h"
+#define _GNU_SOURCE
+/* mnsim.h first: its ARRAY_SIZE() is the one kselftest.h then keeps. */
 #include "mnsim.h"
 #include "seed.h"
+#include "mnsim_utils.h"
 
 FIXTURE(seed)
 {

@@ -12,14 +12,23 @@
 #ifndef __MNSIM_UTILS_H
 #define __MNSIM_UTILS_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/mmu_notifier_sim.h>
 
 /*
@@ -536,6 +545,116 @@ static inline int mnsim_wait_parked(int fd, __u32 n, unsigned int timeout_ms)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
+}
+
+/* ---- passing a device to another process (SCM_RIGHTS) ---- */
+
+/* Send @fd over the AF_UNIX socket @sock. Return: 0 or -errno. */
+static inline int mnsim_send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* Receive one fd from @sock (close-on-exec). Return: the fd or -errno. */
+static inline int mnsim_recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (n != 1 || !cm || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* ---- credentials ---- */
+
+#define MNSIM_CAP(cap)		(1ULL << (cap))
+/* Unprivileged ids for the credential tests; not root, not each other. */
+#define MNSIM_UID_NOBODY	65534
+#define MNSIM_UID_OTHER		65533
+
+/* The effective capabilities of the caller, as a mask; 0 on error. */
+static inline __u64 mnsim_caps_effective(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return (__u64)data[1].effective << 32 | data[0].effective;
+}
+
+/*
+ * Make @keep the effective and permitted capabilities, and nothing
+ * inheritable. Only drops what the caller has. Return: 0 or -errno.
+ */
+static inline int mnsim_caps_set(__u64 keep)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = (__u32)keep;
+	data[0].permitted = (__u32)keep;
+	data[1].effective = (__u32)(keep >> 32);
+	data[1].permitted = (__u32)(keep >> 32);
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/*
+ * Become @uid (real, effective, saved; group too, no supplementary groups)
+ * with exactly the capabilities @keep. For a forked child of a root test.
+ * Return: 0 or -errno.
+ */
+static inline int mnsim_become(uid_t uid, __u64 keep)
+{
+	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
+		return -errno;
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		return -errno;
+	if (mnsim_caps_set(keep))
+		return -errno;
+	return mnsim_caps_effective() == keep ? 0 : -EPERM;
 }
 
 #endif /* __MNSIM_UTILS_H */
