@@ -9,7 +9,9 @@
 
 #include <linux/mmu_notifier_sim.h>
 
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 int mnsim_xioctl(int fd, unsigned long cmd, void *arg);
 int mnsim_open_dev(void);
