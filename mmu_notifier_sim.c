@@ -11,15 +11,22 @@
  * arguments, and include/uapi/linux/mmu_notifier_sim.h for the uAPI.
  *
  * Lock order:
- *   mnsim_ctx.bind_rwsem -> mmap_lock of the bound mm -> (PTL) -> sec_tlb.lock
- * sec_tlb.lock is innermost: the secondary-TLB hook takes it under the
- * page-table lock, so nothing that sleeps, faults or allocates runs under it.
+ *   mnsim_ctxs_lock -> mnsim_ctx.bind_rwsem -> mmap_lock of the bound mm
+ *     -> (PTL) -> sec_tlb window lock -> sec_tlb.lock -> mnsim_ctx.ev_lock
+ * The secondary-TLB hook runs under the page-table lock and takes the TLB's
+ * locks, so nothing that sleeps, faults or allocates runs under them. A
+ * device access holds the window lock of its address's 2 MiB region from
+ * the lookup to the end of its copy; sec_tlb.lock only around the lookup or
+ * fill. The hook takes sec_tlb.lock to drop entries, releases it, then passes
+ * the window locks of its range (sec_tlb_invalidate()): a lookup never
+ * waits for an invalidation of another region, nor for an access window.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
@@ -28,12 +35,14 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
@@ -133,6 +142,7 @@ struct mnsim_park_slot {
  * them; a sum taken while they move is as good as any snapshot.
  */
 struct mnsim_counters {
+	u64 hook_calls;
 	u64 start_calls;
 	u64 end_calls;
 	u64 release_calls;
@@ -152,13 +162,20 @@ struct mnsim_counters {
  * @mode: the &enum mnsim_mode of the binding; constant while the notifiers
  *	are registered, so the callbacks read it without a lock
  * @mm: the bound address space; grabbed (mm_count), never pinned (mm_users)
- * @tlb_mn: ATS only: the subscription with the secondary-TLB hook. From 6.6
- *	an ops table with the hook may not also have start/end.
- * @range_mn: the subscription with invalidate_range_start/end and release
+ * @tgid: thread group id (initial pid namespace) of the process BIND
+ *	attached to, 0 when unknown (KUnit) or unbound; under @bind_rwsem
+ * @tlb_mn: ATS only: the subscription with the secondary-TLB hook and
+ *	release. From 6.6 an ops table with the hook may not also have
+ *	start/end.
+ * @range_mn: the subscription with invalidate_range_start/end (and release
+ *	in SOFT and DEFER)
+ * @range_registered: @range_mn is registered: always in SOFT and DEFER; in
+ *	ATS only once someone watches the range callbacks (a recording BIND,
+ *	the trace event enabled at BIND, or the first PARK), since an ATS
+ *	device needs nothing from them. Under @bind_rwsem.
  * @tlb: the secondary TLB; tlb.lock also protects @dead and the @soft_*
  *	fields
  * @dead: release() ran: the address space is gone
- * @hook_calls: calls of the secondary-TLB hook; under tlb.lock
  * @soft_ranges: SOFT: ranges between invalidate_range_start() and _end()
  * @soft_nr: SOFT: entries used in @soft_ranges
  * @soft_overflow: SOFT: active ranges that found no free entry; while there
@@ -183,6 +200,7 @@ struct mnsim_counters {
  * @ev_head: sequence number of the next record written
  * @ev_tail: sequence number of the next record read
  * @ev_lost: records overwritten unread since BIND
+ * @node: in mnsim_ctxs, under mnsim_ctxs_lock
  */
 struct mnsim_ctx {
 	const struct mnsim_dev_ops *ops;
@@ -190,11 +208,12 @@ struct mnsim_ctx {
 	bool bound;
 	enum mnsim_mode mode;
 	struct mm_struct *mm;
+	pid_t tgid;
 	struct mmu_notifier tlb_mn;
 	struct mmu_notifier range_mn;
+	bool range_registered;
 	struct sec_tlb tlb;
 	bool dead;
-	u64 hook_calls;
 	struct mnsim_range soft_ranges[MNSIM_SOFT_RANGES];
 	unsigned int soft_nr;
 	unsigned int soft_overflow;
@@ -215,12 +234,18 @@ struct mnsim_ctx {
 	u64 ev_head;
 	u64 ev_tail;
 	u64 ev_lost;
+	struct list_head node;
 };
 
 static atomic_t mnsim_next_id = ATOMIC_INIT(0);
 
+/* Every open device, for the debugfs contexts file. */
+static LIST_HEAD(mnsim_ctxs);
+static DEFINE_MUTEX(mnsim_ctxs_lock);	/* protects mnsim_ctxs, mnsim_nr_ctxs */
+static unsigned int mnsim_nr_ctxs;
+
 /**
- * mnsim_ev() - record an event in the ring and as a trace event
+ * __mnsim_ev() - record an event in the ring and as a trace event
  * @ctx: the device
  * @type: &enum mnsim_event_type
  * @start: first byte
@@ -234,15 +259,12 @@ static atomic_t mnsim_next_id = ATOMIC_INIT(0);
  *
  * Context: Any context. Takes and releases ev_lock.
  */
-static void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
-		     unsigned long start, unsigned long end, u64 value,
-		     unsigned int flags, unsigned int count)
+static void __mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
+		       unsigned long start, unsigned long end, u64 value,
+		       unsigned int flags, unsigned int count)
 {
 	struct mnsim_event ev;
 
-	/* The hot paths pay only these two tests when nobody listens. */
-	if (!READ_ONCE(ctx->record) && !trace_mnsim_event_enabled())
-		return;
 	ev = (struct mnsim_event) {
 		.time_ns = ktime_get_ns(),
 		.start = start,
@@ -264,6 +286,19 @@ static void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 		spin_unlock(&ctx->ev_lock);
 	}
 	trace_mnsim_event(ctx->id, &ev);
+}
+
+/*
+ * __mnsim_ev() when someone listens. Inline: the hot paths (the hook of a
+ * COW fault, a TLB hit) pay only these two tests when nobody does.
+ * Context: as __mnsim_ev().
+ */
+static inline void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
+			    unsigned long start, unsigned long end, u64 value,
+			    unsigned int flags, unsigned int count)
+{
+	if (READ_ONCE(ctx->record) || trace_mnsim_event_enabled())
+		__mnsim_ev(ctx, type, start, end, value, flags, count);
 }
 
 static void mnsim_ev_range(struct mnsim_ctx *ctx, unsigned int type,
@@ -304,7 +339,7 @@ struct mnsim_cpu_view {
  * @walk: translate one page, as the IOMMU walks the CPU page table; process
  *	context, without tlb.lock
  * @dma: access memory through a live translation, inside the access window
- *	(under tlb.lock)
+ *	(under the window lock of the address, not tlb.lock)
  *
  * The driver walks with GUP and accesses through kmap; KUnit's ordering model
  * plugs in a fake page table and fake memory and so runs the same fill,
@@ -475,26 +510,24 @@ static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
  * IOMMU. The kernel calls it after clearing the PTEs and before freeing the
  * pages they mapped (seed 003); on COW and on the *_clear_flush paths it does
  * so under the page-table lock, before the new PTE is set (seed 000, case B).
- * Device accesses through a translation run under tlb.lock (see
- * mnsim_dma_window()), so when this returns no access through a dropped
- * translation is still in flight: the ATS invalidation has completed.
+ * Device accesses through a translation run in the access window of its
+ * region (see mnsim_dma_window()), which sec_tlb_invalidate() waits for
+ * after dropping the range's entries, so when this returns no access through
+ * a dropped translation is still in flight: the ATS invalidation has
+ * completed. Accesses and lookups of other regions do not wait for it.
  *
  * Context: Atomic context possible (page-table lock held). Takes and releases
- * tlb.lock; does not sleep or allocate.
+ * tlb.lock, then the window locks of the range; does not sleep or allocate.
  */
 static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 				     struct mm_struct *mm,
 				     unsigned long start, unsigned long end)
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, tlb_mn);
-
 	unsigned int n;
 
-	/* Counted under the lock the flush takes anyway: no atomic here. */
-	spin_lock(&ctx->tlb.lock);
-	ctx->hook_calls++;
-	n = __sec_tlb_invalidate(&ctx->tlb, start, end);
-	spin_unlock(&ctx->tlb.lock);
+	this_cpu_inc(ctx->cnt->hook_calls);
+	n = sec_tlb_invalidate(&ctx->tlb, start, end);
 	mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
 }
 
@@ -503,13 +536,14 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
  * @mn: &mnsim_ctx.range_mn
  * @range: the range
  *
- * SOFT flushes here and blocks refills of the range until the matching
- * mnsim_range_end(). ATS and DEFER only count: an ATS device may refill
- * between start and end, which is why ATS needs the hook.
+ * SOFT flushes here, waits for the access windows of the range, and blocks
+ * refills of the range until the matching mnsim_range_end(). ATS and DEFER
+ * only count: an ATS device may refill between start and end, which is why
+ * ATS needs the hook (and registers this callback only to be watched).
  *
  * Context: May be called with !mmu_notifier_range_blockable(). Takes and
- * releases tlb.lock; sleeps only in an armed park of a blockable range.
- * Never fails.
+ * releases tlb.lock, then window locks; sleeps only in an armed park of a
+ * blockable range. Never fails.
  * Return: 0.
  */
 static int mnsim_range_start(struct mmu_notifier *mn,
@@ -544,6 +578,7 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	 */
 	n = __sec_tlb_invalidate(tlb, range->start, range->end);
 	spin_unlock(&tlb->lock);
+	sec_tlb_wait_windows(tlb, range->start, range->end);
 	mnsim_ev_range(ctx, MNSIM_EV_START, range, n);
 	mnsim_park_leave(ctx, park);
 	return 0;
@@ -587,8 +622,10 @@ static bool __mnsim_soft_end(struct mnsim_ctx *ctx,
  * hold from start to end). Defensively, such an end only flushes: the flush
  * drops anything filled during that range.
  *
- * Context: Takes and releases tlb.lock; sleeps only in an armed park of a
- * blockable range.
+ * Both modes wait for the access windows of the range after dropping it.
+ *
+ * Context: Takes and releases tlb.lock, then window locks; sleeps only in an
+ * armed park of a blockable range.
  */
 static void mnsim_range_end(struct mmu_notifier *mn,
 			    const struct mmu_notifier_range *range)
@@ -608,6 +645,7 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 		if (ctx->mode == MNSIM_MODE_SOFT)
 			wake = __mnsim_soft_end(ctx, range);
 		spin_unlock(&tlb->lock);
+		sec_tlb_wait_windows(tlb, range->start, range->end);
 	}
 	if (wake)
 		wake_up_all(&ctx->soft_wq);
@@ -616,20 +654,19 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 }
 
 /**
- * mnsim_release() - the address space is being torn down
- * @mn: &mnsim_ctx.range_mn
- * @mm: the bound address space
+ * __mnsim_release() - the address space is being torn down
+ * @ctx: the device
  *
  * Called from exit_mmap() before any page is unmapped, or from UNBIND. Drops
- * every translation and fails later accesses with -ESRCH.
+ * every translation, waits for every access window, and fails later
+ * accesses with -ESRCH (they check @ctx->dead under tlb.lock).
  *
- * Context: Process context. Takes and releases tlb.lock.
+ * Context: Process context. Takes and releases tlb.lock, then every window
+ * lock.
  */
-static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
+static void __mnsim_release(struct mnsim_ctx *ctx)
 {
-	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, range_mn);
 	struct sec_tlb *tlb = &ctx->tlb;
-
 	unsigned int n;
 
 	this_cpu_inc(ctx->cnt->release_calls);
@@ -640,16 +677,42 @@ static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	n = tlb->nr_live;
 	__sec_tlb_flush_all(tlb);
 	spin_unlock(&tlb->lock);
+	sec_tlb_wait_windows(tlb, 0, ULONG_MAX);
 	wake_up_all(&ctx->soft_wq);
 	mnsim_ev(ctx, MNSIM_EV_RELEASE, 0, ULONG_MAX, 0, 0, n);
 }
 
+/* release() of &mnsim_ctx.range_mn (SOFT, DEFER). Context: as above. */
+static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	__mnsim_release(container_of(mn, struct mnsim_ctx, range_mn));
+}
+
+/* release() of &mnsim_ctx.tlb_mn (ATS). Context: as __mnsim_release(). */
+static void mnsim_tlb_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	__mnsim_release(container_of(mn, struct mnsim_ctx, tlb_mn));
+}
+
+/*
+ * ATS: the hook and release, in one subscription (6.6+ allows release next
+ * to the hook, not start/end). This is all an ATS binding registers unless
+ * someone watches start/end: a COW then walks one subscription, not two.
+ */
 static const struct mmu_notifier_ops mnsim_tlb_ops = {
+	.release			= mnsim_tlb_release,
 	.arch_invalidate_secondary_tlbs	= mnsim_secondary_tlb_hook,
 };
 
+/* SOFT and DEFER. */
 static const struct mmu_notifier_ops mnsim_range_ops = {
 	.release		= mnsim_release,
+	.invalidate_range_start	= mnsim_range_start,
+	.invalidate_range_end	= mnsim_range_end,
+};
+
+/* ATS, watched: start/end only count, record and park. */
+static const struct mmu_notifier_ops mnsim_ats_range_ops = {
 	.invalidate_range_start	= mnsim_range_start,
 	.invalidate_range_end	= mnsim_range_end,
 };
@@ -773,9 +836,9 @@ static bool mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
  * @write: device write (from @ubuf into the page), else device read
  *
  * Non-faulting and non-allocating, so that it can run inside the access
- * window under tlb.lock (see mnsim_dma_window()).
+ * window, under a window lock (see mnsim_dma_window()).
  *
- * Context: Atomic. Caller holds tlb.lock.
+ * Context: Atomic. Caller holds the window lock of @va.
  * Return: 0, or -EFAULT if @ubuf is not resident (fault it in and retry).
  */
 static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
@@ -797,6 +860,8 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
 /* Internal results of an access attempt, never returned to userspace. */
 #define MNSIM_NEED_WALK		1	/* no usable entry: walk the page table */
 #define MNSIM_NEED_VERIFY	2	/* DEFER: the page's identity changed */
+#define MNSIM_HIT		3	/* a cached translation: access through it */
+#define MNSIM_FILLED		4	/* a walk was filled: access through it */
 
 /**
  * mnsim_dma_window() - access a page through a TLB translation
@@ -807,13 +872,16 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
  * @len: bytes, not crossing the page
  * @write: device write
  *
- * The access window. It runs under tlb.lock, which every invalidation of
- * @x takes before dropping it, so an invalidation completes only after this
- * access has finished — as an ATS invalidation completion waits for the DMA
- * in flight. In ATS and SOFT modes a live translation therefore points to a
- * page that is not freed: ATS drops it in the hook, which the kernel calls
- * before freeing; SOFT drops it at range start, before anything is unmapped,
- * and refills only walk the page table as it is after the change.
+ * The access window. It runs under the window lock of @va's region, which
+ * the caller took before looking @x up, and which every invalidation of @x
+ * passes through after dropping it (sec_tlb_invalidate()), so an
+ * invalidation completes only after this access has finished — as an ATS
+ * invalidation completion waits for the DMA in flight. tlb.lock is not held:
+ * lookups and invalidations of other regions proceed meanwhile. In ATS and
+ * SOFT modes a live translation therefore points to a page that is not
+ * freed: ATS drops it in the hook, which the kernel calls before freeing;
+ * SOFT drops it at range start, before anything is unmapped, and refills
+ * only walk the page table as it is after the change.
  *
  * DEFER drops translations only at range end, after the kernel may have freed
  * the page (seed case A, an mmu_gather batch that overflowed). Then the device
@@ -823,7 +891,8 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
  * mnsim_defer_verify() outside the window), else refuses with -EIO and drops
  * the translation.
  *
- * Context: Atomic. Caller holds tlb.lock.
+ * Context: Atomic. Caller holds the window lock of @va, not tlb.lock; takes
+ * and releases tlb.lock to drop a refused translation.
  * Return: 0, -EFAULT (fault in @ubuf and retry), -EIO (DEFER, page freed) or
  * MNSIM_NEED_VERIFY (DEFER, identity changed: verify outside the window).
  */
@@ -835,7 +904,7 @@ static int mnsim_dma_window(struct mnsim_ctx *ctx,
 	struct page *page;
 	int ret;
 
-	lockdep_assert_held(&ctx->tlb.lock);
+	lockdep_assert_held(sec_tlb_window(&ctx->tlb, va));
 
 	if (ctx->mode != MNSIM_MODE_DEFER)
 		return mnsim_dma(pfn_to_page(x->pfn), va, ubuf, len, write);
@@ -864,7 +933,10 @@ static int mnsim_dma_window(struct mnsim_ctx *ctx,
 	return ret;
 
 refuse:
+	/* Our own window is held: drop the entry without waiting for it. */
+	spin_lock(&ctx->tlb.lock);
 	__sec_tlb_invalidate(&ctx->tlb, x->va, x->va + PAGE_SIZE);
+	spin_unlock(&ctx->tlb.lock);
 	this_cpu_inc(ctx->cnt->freed_refused);
 	return -EIO;
 }
@@ -964,7 +1036,7 @@ static bool mnsim_pages_identical(struct page *a, struct page *b)
  * (Documentation/mm/mmu_notifier.rst, last paragraph), and an unmapped page
  * may be used until it is freed (case A is about the free, not the unmap).
  *
- * Context: Atomic. Caller holds tlb.lock.
+ * Context: Atomic. Caller holds the window lock of the address.
  * Return: an &enum mnsim_verdict.
  */
 static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
@@ -1008,7 +1080,7 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
  * which the device refuses.
  *
  * Context: Process context; takes the bound mm's mmap_lock for read, then
- * tlb.lock.
+ * tlb.lock and the window lock of @va (not held by the caller).
  * Return: 0 (walk again) or -EIO.
  */
 static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
@@ -1028,6 +1100,89 @@ static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
 }
 
 /**
+ * __mnsim_translate() - the index half of a device access
+ * @ctx: the device
+ * @va: device address
+ * @write: the access is a write
+ * @walked: a walk's translation to fill, or NULL to look @va up
+ * @seq: what sec_tlb_read_begin() returned before that walk
+ * @x: receives the translation to access through
+ * @call: per-call counters
+ *
+ * Fills @walked only if no invalidation raced its walk (the
+ * fill-vs-invalidate argument of __mnsim_fill_ok()).
+ *
+ * Context: Atomic. Caller holds the window lock of @va, then tlb.lock.
+ * Return: MNSIM_HIT or MNSIM_FILLED (access through *@x before leaving the
+ * window), MNSIM_NEED_WALK, or -ESRCH if the address space exited.
+ */
+static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
+			     bool write, const struct sec_tlb_xlate *walked,
+			     unsigned long seq, struct sec_tlb_xlate *x,
+			     struct mnsim_call *call)
+{
+	struct sec_tlb *tlb = &ctx->tlb;
+
+	lockdep_assert_held(&tlb->lock);
+	if (ctx->dead)
+		return -ESRCH;
+	if (walked) {
+		if (!__mnsim_fill_ok(ctx, va, seq))
+			return MNSIM_NEED_WALK;
+		__sec_tlb_insert(tlb, walked);
+		*x = *walked;
+		return MNSIM_FILLED;
+	}
+	if (__sec_tlb_lookup(tlb, va, write ? SEC_TLB_W : SEC_TLB_R, x)) {
+		call->hits++;
+		return MNSIM_HIT;
+	}
+	call->misses++;
+	return MNSIM_NEED_WALK;
+}
+
+/**
+ * __mnsim_window_access() - the access half of a device access
+ * @ctx: the device
+ * @x: the translation __mnsim_translate() just gave
+ * @how: MNSIM_HIT or MNSIM_FILLED
+ * @va: device address
+ * @ubuf: caller's buffer
+ * @len: bytes, not crossing the page
+ * @write: device write
+ * @cpu: the oracle's CPU view, from before the lookup
+ * @call: per-call counters
+ *
+ * The event, the oracle's verdict and the DMA through @x.
+ *
+ * Context: Atomic. Caller holds the window lock of @va, not tlb.lock.
+ * Return: as mnsim_dma_window().
+ */
+static int __mnsim_window_access(struct mnsim_ctx *ctx,
+				 const struct sec_tlb_xlate *x, int how,
+				 unsigned long va, void __user *ubuf,
+				 size_t len, bool write,
+				 const struct mnsim_cpu_view *cpu,
+				 struct mnsim_call *call)
+{
+	unsigned int evf = write ? MNSIM_EVF_WRITE : 0;
+	unsigned int verdict;
+
+	/* The window, and only it: lookups of other regions go on. */
+	lockdep_assert_held(sec_tlb_window(&ctx->tlb, va));
+	lockdep_assert_not_held(&ctx->tlb.lock);
+	mnsim_ev(ctx, how == MNSIM_FILLED ? MNSIM_EV_FILL : MNSIM_EV_HIT,
+		 x->va, x->va + PAGE_SIZE, 0, evf, 0);
+	if (ctx->oracle) {
+		/* Just walked: the CPU's own translation. */
+		verdict = how == MNSIM_FILLED ? MNSIM_VERDICT_COHERENT :
+			  __mnsim_oracle_judge(x, cpu, write);
+		call->verdict = max(call->verdict, verdict);
+	}
+	return ctx->ops->dma(ctx, x, va, ubuf, len, write);
+}
+
+/**
  * __mnsim_access_page() - one device access that does not cross a page
  * @ctx: the device
  * @va: device address
@@ -1036,21 +1191,23 @@ static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
  * @write: device write
  * @call: per-call counters
  *
- * Lookup; on a miss walk without tlb.lock, then take it and insert only if
- * no invalidation ran since the walk began (the fill-vs-invalidate argument
- * of __mnsim_fill_ok()). The fill and the access happen in one tlb.lock
- * section, so the hook cannot slip between them.
+ * Lookup; on a miss walk without any TLB lock, then fill only if no
+ * invalidation ran since the walk began. The lookup or fill and the access
+ * happen in one access window (the window lock of @va's region, held
+ * throughout; tlb.lock only around the index): an invalidation of @va
+ * cannot slip between them, and returns only after the access (see
+ * sec_tlb_invalidate()).
  *
- * Context: Process context; may sleep outside tlb.lock. Caller holds
- * bind_rwsem for read. Takes and releases tlb.lock.
+ * Context: Process context; may sleep outside the window. Caller holds
+ * bind_rwsem for read. Takes and releases the window lock of @va and,
+ * inside it, tlb.lock.
  * Return: 0 or a negative errno of the uAPI table.
  */
 static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			       void __user *ubuf, size_t len, bool write,
 			       struct mnsim_call *call)
 {
-	unsigned int perm = write ? SEC_TLB_W : SEC_TLB_R;
-	unsigned int evf = write ? MNSIM_EVF_WRITE : 0;
+	spinlock_t *win = sec_tlb_window(&ctx->tlb, va);
 	struct sec_tlb *tlb = &ctx->tlb;
 	struct mnsim_cpu_view cpu = {};
 	struct sec_tlb_xlate x, walked;
@@ -1062,37 +1219,16 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	for (;;) {
 		if (ctx->oracle && !have_walk)
 			mnsim_oracle_begin(ctx, va, &cpu);
+		spin_lock(win);
 		spin_lock(&tlb->lock);
-		if (ctx->dead) {
-			ret = -ESRCH;
-		} else if (have_walk) {
-			ret = MNSIM_NEED_WALK;
-			if (__mnsim_fill_ok(ctx, va, seq)) {
-				__sec_tlb_insert(tlb, &walked);
-				mnsim_ev(ctx, MNSIM_EV_FILL, walked.va,
-					 walked.va + PAGE_SIZE, 0, evf, 0);
-				x = walked;
-				/* Just walked: the CPU's own translation. */
-				if (ctx->oracle)
-					call->verdict = max(call->verdict,
-							    MNSIM_VERDICT_COHERENT);
-				ret = ctx->ops->dma(ctx, &x, va, ubuf, len,
-						    write);
-			}
-		} else if (__sec_tlb_lookup(tlb, va, perm, &x)) {
-			call->hits++;
-			mnsim_ev(ctx, MNSIM_EV_HIT, x.va, x.va + PAGE_SIZE, 0,
-				 evf, 0);
-			if (ctx->oracle)
-				call->verdict = max(call->verdict,
-						    __mnsim_oracle_judge(&x, &cpu,
-									 write));
-			ret = ctx->ops->dma(ctx, &x, va, ubuf, len, write);
-		} else {
-			call->misses++;
-			ret = MNSIM_NEED_WALK;
-		}
+		ret = __mnsim_translate(ctx, va, write,
+					have_walk ? &walked : NULL, seq, &x,
+					call);
 		spin_unlock(&tlb->lock);
+		if (ret == MNSIM_HIT || ret == MNSIM_FILLED)
+			ret = __mnsim_window_access(ctx, &x, ret, va, ubuf,
+						    len, write, &cpu, call);
+		spin_unlock(win);
 		mnsim_oracle_end(&cpu);
 
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&
@@ -1226,17 +1362,20 @@ static bool mnsim_may_attach(struct task_struct *task, struct mm_struct *mm)
 
 /*
  * The address space BIND attaches to, with mm_users held (the caller drops it
- * once registered). @target is a pid in the caller's namespace, 0 for self.
+ * once registered), and in *@tgid its process's tgid in the initial pid
+ * namespace. @target is a pid in the caller's namespace, 0 for self.
  */
-static struct mm_struct *mnsim_target_mm(s32 target)
+static struct mm_struct *mnsim_target_mm(s32 target, pid_t *tgid)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
 
 	if (target < 0)
 		return ERR_PTR(-EINVAL);
-	if (target == MNSIM_TARGET_SELF || target == task_tgid_vnr(current))
+	if (target == MNSIM_TARGET_SELF || target == task_tgid_vnr(current)) {
+		*tgid = task_tgid_nr(current);
 		return get_task_mm(current) ?: ERR_PTR(-ESRCH);
+	}
 
 	rcu_read_lock();
 	task = pid_task(find_vpid(target), PIDTYPE_TGID);
@@ -1246,6 +1385,7 @@ static struct mm_struct *mnsim_target_mm(s32 target)
 	if (!task)
 		return ERR_PTR(-ESRCH);
 
+	*tgid = task_tgid_nr(task);
 	mm = get_task_mm(task);
 	if (!mm) {
 		mm = ERR_PTR(-ESRCH);
@@ -1308,7 +1448,6 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 {
 	int cpu;
 
-	ctx->hook_calls = 0;	/* no notifier registered yet */
 	for_each_possible_cpu(cpu)
 		memset(per_cpu_ptr(ctx->cnt, cpu), 0, sizeof(*ctx->cnt));
 	spin_lock(&ctx->park_lock);
@@ -1318,29 +1457,45 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 }
 
 /*
- * Teach lockdep, once per BIND, that reclaim takes tlb.lock and ev_lock: the
- * kernel calls the secondary-TLB hook from reclaim's TLB flush batches. An
- * allocation that may reclaim under either lock is then reported as a
- * deadlock even in a test where reclaim never runs. (The mmu_notifier core
- * primes __mmu_notifier_invalidate_range_start_map the same way.)
+ * Teach lockdep, once per BIND, that reclaim takes the window locks, tlb.lock
+ * (inside a window, as an access does) and ev_lock: the kernel calls the
+ * secondary-TLB hook from reclaim's TLB flush batches. An allocation that may
+ * reclaim under any of them is then reported as a deadlock even in a test
+ * where reclaim never runs. (The mmu_notifier core primes
+ * __mmu_notifier_invalidate_range_start_map the same way.) The window locks
+ * share one lock class.
  */
 static void mnsim_prime_lockdep(struct mnsim_ctx *ctx)
 {
+	spinlock_t *win = &ctx->tlb.windows[0];
+
 	fs_reclaim_acquire(GFP_KERNEL);
+	spin_lock(win);
 	spin_lock(&ctx->tlb.lock);
 	spin_unlock(&ctx->tlb.lock);
+	spin_unlock(win);
 	spin_lock(&ctx->ev_lock);
 	spin_unlock(&ctx->ev_lock);
 	fs_reclaim_release(GFP_KERNEL);
 }
 
 /*
+ * Who watches the range callbacks of an ATS binding: they only count,
+ * record and park there, and a COW fault costs less without them.
+ */
+static bool mnsim_ats_watched(const struct mnsim_bind *arg)
+{
+	return (arg->flags & MNSIM_BIND_RECORD) || trace_mnsim_event_enabled();
+}
+
+/*
  * Bind @ctx to @mm, whose mm_users the caller holds, for an @arg that
- * mnsim_check_bind() accepted. KUnit's real-mm suite binds this way: a
- * kthread has no task mm for mnsim_target_mm() to find.
+ * mnsim_check_bind() accepted; @tgid is reported by the debugfs contexts
+ * file. KUnit's real-mm suite binds this way: a kthread has no task mm for
+ * mnsim_target_mm() to find.
  */
 static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
-			   const struct mnsim_bind *arg)
+			   const struct mnsim_bind *arg, pid_t tgid)
 {
 	unsigned int capacity = arg->capacity ?: default_capacity;
 	int ret;
@@ -1367,10 +1522,15 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 
 	mnsim_prime_lockdep(ctx);
 
-	ctx->range_mn.ops = &mnsim_range_ops;
-	ret = mmu_notifier_register(&ctx->range_mn, mm);
-	if (ret)
-		goto out_free_tlb;
+	ctx->range_registered = false;
+	if (ctx->mode != MNSIM_MODE_ATS || mnsim_ats_watched(arg)) {
+		ctx->range_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
+				    &mnsim_ats_range_ops : &mnsim_range_ops;
+		ret = mmu_notifier_register(&ctx->range_mn, mm);
+		if (ret)
+			goto out_free_tlb;
+		ctx->range_registered = true;
+	}
 	if (ctx->mode == MNSIM_MODE_ATS) {
 		ctx->tlb_mn.ops = &mnsim_tlb_ops;
 		ret = mmu_notifier_register(&ctx->tlb_mn, mm);
@@ -1379,12 +1539,15 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	}
 	mmgrab(mm);
 	ctx->mm = mm;
+	ctx->tgid = tgid;
 	ctx->bound = true;
 	up_write(&ctx->bind_rwsem);
 	return 0;
 
 out_unregister_range:
-	mmu_notifier_unregister(&ctx->range_mn, mm);
+	if (ctx->range_registered)
+		mmu_notifier_unregister(&ctx->range_mn, mm);
+	ctx->range_registered = false;
 out_free_tlb:
 	sec_tlb_destroy(&ctx->tlb);
 out_unreserve:
@@ -1407,6 +1570,7 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 {
 	unsigned int capacity = arg->capacity ?: default_capacity;
 	struct mm_struct *mm;
+	pid_t tgid = 0;
 	int ret;
 
 	ret = mnsim_check_bind(arg);
@@ -1414,10 +1578,10 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 		return ret;
 	if (capacity > mnsim_capacity_cap())
 		return -EINVAL;
-	mm = mnsim_target_mm(arg->target);
+	mm = mnsim_target_mm(arg->target, &tgid);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
-	ret = __mnsim_bind_mm(ctx, mm, arg);
+	ret = __mnsim_bind_mm(ctx, mm, arg, tgid);
 	mmput(mm);
 	return ret;
 }
@@ -1436,13 +1600,39 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 	mnsim_park_release(ctx, true, true);
 	if (ctx->mode == MNSIM_MODE_ATS)
 		mmu_notifier_unregister(&ctx->tlb_mn, ctx->mm);
-	mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
+	if (ctx->range_registered)
+		mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
+	ctx->range_registered = false;
 	sec_tlb_get_stats(&ctx->tlb, &ctx->saved, &nr_live);
 	atomic_long_sub(ctx->tlb.capacity, &mnsim_total_entries);
 	sec_tlb_destroy(&ctx->tlb);
 	mmdrop(ctx->mm);
 	ctx->mm = NULL;
+	ctx->tgid = 0;
 	ctx->bound = false;
+}
+
+/*
+ * ATS: register the range callbacks the first time someone wants them (a
+ * PARK). mmu_notifier_register() takes the mmap_lock for write and
+ * mm_take_all_locks(): heavy, but parks are fault injection for tests. No
+ * park can be parked yet (parks fire in those callbacks), so nothing of
+ * ours holds that mmap_lock. An address space that exited gets no more
+ * callbacks: nothing to register.
+ */
+static int __mnsim_watch_ranges(struct mnsim_ctx *ctx)
+{
+	int ret;
+
+	lockdep_assert_held_write(&ctx->bind_rwsem);
+	if (ctx->range_registered || !mmget_not_zero(ctx->mm))
+		return 0;
+	ctx->range_mn.ops = &mnsim_ats_range_ops;
+	ret = mmu_notifier_register(&ctx->range_mn, ctx->mm);
+	mmput(ctx->mm);
+	if (!ret)
+		ctx->range_registered = true;
+	return ret;
 }
 
 /* ---- ioctls ----------------------------------------------------------- */
@@ -1609,35 +1799,36 @@ static void mnsim_sum_counters(struct mnsim_ctx *ctx, struct mnsim_counters *sum
 	}
 }
 
-static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
+/**
+ * mnsim_get_stats() - every counter of a device, as STATS reports them
+ * @ctx: the device
+ * @arg: receives the (out) fields of &struct mnsim_stats; the caller zeroed it
+ * @tgid: receives &mnsim_ctx.tgid, or NULL
+ *
+ * One function for MNSIM_IOC_STATS and the debugfs contexts file, so that
+ * both sum the same counters the same way.
+ *
+ * Context: Process context. Caller holds @ctx->bind_rwsem for read. Takes
+ * and releases tlb.lock.
+ */
+static void mnsim_get_stats(struct mnsim_ctx *ctx, struct mnsim_stats *arg,
+			    pid_t *tgid)
 {
-	struct mnsim_counters c;
-	struct mnsim_stats *arg = data;
 	struct sec_tlb_stats s = {};
+	struct mnsim_counters c;
 	unsigned int nr_live = 0;
-	u32 i;
 
-	if (arg->flags)
-		return -EOPNOTSUPP;
-	for (i = 0; i < ARRAY_SIZE(arg->__reserved); i++)
-		if (arg->__reserved[i])
-			return -EINVAL;
-
-	memset(arg, 0, sizeof(*arg));
-	down_read(&ctx->bind_rwsem);
+	lockdep_assert_held(&ctx->bind_rwsem);
 	if (ctx->bound) {
 		sec_tlb_get_stats(&ctx->tlb, &s, &nr_live);
 		arg->mode = ctx->mode;
 		arg->capacity = ctx->tlb.capacity;
-		spin_lock(&ctx->tlb.lock);
-		arg->hook_calls = ctx->hook_calls;
-		spin_unlock(&ctx->tlb.lock);
 	} else {
 		/* Unbound: no notifier can run, the counters are still. */
 		s = ctx->saved;
-		arg->hook_calls = ctx->hook_calls;
 	}
-	up_read(&ctx->bind_rwsem);
+	if (tgid)
+		*tgid = ctx->tgid;
 
 	arg->entries = nr_live;
 	arg->hits = s.hits;
@@ -1648,6 +1839,7 @@ static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 	arg->inval_entries = s.inval_entries;
 	arg->full_flushes = s.full_flushes;
 	mnsim_sum_counters(ctx, &c);
+	arg->hook_calls = c.hook_calls;
 	arg->start_calls = c.start_calls;
 	arg->end_calls = c.end_calls;
 	arg->release_calls = c.release_calls;
@@ -1659,9 +1851,38 @@ static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 	arg->oracle_stale_allowed = c.verdicts[MNSIM_VERDICT_STALE_ALLOWED];
 	arg->oracle_violation_b = c.verdicts[MNSIM_VERDICT_VIOLATION_B];
 	arg->oracle_violation_a = c.verdicts[MNSIM_VERDICT_VIOLATION_A];
+}
+
+static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
+{
+	struct mnsim_stats *arg = data;
+	u32 i;
+
+	if (arg->flags)
+		return -EOPNOTSUPP;
+	for (i = 0; i < ARRAY_SIZE(arg->__reserved); i++)
+		if (arg->__reserved[i])
+			return -EINVAL;
+
+	memset(arg, 0, sizeof(*arg));
+	down_read(&ctx->bind_rwsem);
+	mnsim_get_stats(ctx, arg, NULL);
+	up_read(&ctx->bind_rwsem);
 	return 0;
 }
 
+/**
+ * mnsim_ioctl_park() - ioctl(MNSIM_IOC_PARK): arm a park
+ * @ctx: the device
+ * @data: &struct mnsim_park
+ *
+ * An ATS binding that nobody watched has no range callbacks registered;
+ * the first PARK registers them (__mnsim_watch_ranges()).
+ *
+ * Context: Process context. Takes bind_rwsem for read (for write, then
+ * downgraded, to register), and park_lock.
+ * Return: 0 or a negative errno of the uAPI table.
+ */
 static int mnsim_ioctl_park(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_park *arg = data;
@@ -1676,6 +1897,18 @@ static int mnsim_ioctl_park(struct mnsim_ctx *ctx, void *data)
 		return -EINVAL;
 
 	down_read(&ctx->bind_rwsem);
+	if (ctx->bound && !ctx->range_registered) {
+		/* ATS: parks fire in the range callbacks; register them. */
+		up_read(&ctx->bind_rwsem);
+		down_write(&ctx->bind_rwsem);
+		ret = ctx->bound ? __mnsim_watch_ranges(ctx) : 0;
+		downgrade_write(&ctx->bind_rwsem);
+		if (ret) {
+			up_read(&ctx->bind_rwsem);
+			return ret;
+		}
+		ret = -EBUSY;
+	}
 	if (!ctx->bound) {
 		up_read(&ctx->bind_rwsem);
 		return -ENXIO;
@@ -1861,6 +2094,10 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	spin_lock_init(&ctx->ev_lock);
 	ctx->id = atomic_inc_return(&mnsim_next_id);
 	file->private_data = ctx;
+	mutex_lock(&mnsim_ctxs_lock);
+	list_add_tail(&ctx->node, &mnsim_ctxs);
+	mnsim_nr_ctxs++;
+	mutex_unlock(&mnsim_ctxs_lock);
 	return 0;
 }
 
@@ -1868,6 +2105,11 @@ static int mnsim_release_file(struct inode *inode, struct file *file)
 {
 	struct mnsim_ctx *ctx = file->private_data;
 
+	/* Out of the contexts file first: a reader holds mnsim_ctxs_lock. */
+	mutex_lock(&mnsim_ctxs_lock);
+	list_del(&ctx->node);
+	mnsim_nr_ctxs--;
+	mutex_unlock(&mnsim_ctxs_lock);
 	mnsim_park_release(ctx, true, true);
 	down_write(&ctx->bind_rwsem);
 	if (ctx->bound)
@@ -1895,19 +2137,151 @@ static struct miscdevice mnsim_misc = {
 	.mode	= 0600,
 };
 
+/* ---- debugfs ----------------------------------------------------------- */
+
+/**
+ * DOC: debugfs contexts file
+ *
+ * ``/sys/kernel/debug/mmu_notifier_sim/contexts`` (mode 0400: root only)
+ * lists every open device. The first line is::
+ *
+ *   contexts=<n> entries=<n> max_total_entries=<n>
+ *
+ * with the number of open devices, the TLB entries all bound devices have
+ * preallocated together (the budget the max_total_entries module parameter
+ * bounds) and that parameter. Then one line per device, in the order they
+ * were opened::
+ *
+ *   ctx=<id> tgid=<tgid> mode=<ats|soft|defer|-> capacity=<n> entries=<n>
+ *   hits=<n> misses=<n> fills=<n> evictions=<n> inval_calls=<n>
+ *   inval_entries=<n> full_flushes=<n> hook_calls=<n> start_calls=<n>
+ *   end_calls=<n> release_calls=<n> walks=<n> faults=<n> oracle_coherent=<n>
+ *   oracle_stale_allowed=<n> oracle_violation_b=<n> oracle_violation_a=<n>
+ *
+ * all on one line, fields separated by one space, every value a decimal
+ * integer but mode. ``ctx`` is the device's number (1, 2, ... in the order
+ * of opens since the module was loaded, never reused; the same number the
+ * trace event prints as ``dev``). ``tgid`` is the thread group id, in the
+ * initial pid namespace, of the process the device is bound to, 0 when it
+ * is unbound. ``mode`` is ``-`` when unbound; ``capacity`` and ``entries``
+ * are then 0. The counters are those of ioctl(MNSIM_IOC_STATS), computed by
+ * the same function (see &struct mnsim_stats): cumulative since the last
+ * BIND, and kept after UNBIND until the next BIND. A device that was never
+ * bound shows zeros.
+ */
+
+/* Holds mnsim_ctxs_lock from start to stop: the list cannot change. */
+static void *mnsim_contexts_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&mnsim_ctxs_lock);
+	return seq_list_start_head(&mnsim_ctxs, *pos);
+}
+
+static void *mnsim_contexts_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return seq_list_next(v, &mnsim_ctxs, pos);
+}
+
+static void mnsim_contexts_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&mnsim_ctxs_lock);
+}
+
+static const char *mnsim_mode_name(const struct mnsim_stats *st)
+{
+	switch (st->mode) {
+	case MNSIM_MODE_ATS:
+		return "ats";
+	case MNSIM_MODE_SOFT:
+		return "soft";
+	case MNSIM_MODE_DEFER:
+		return "defer";
+	default:
+		return "-";
+	}
+}
+
+/**
+ * mnsim_contexts_show() - one line of the debugfs contexts file
+ * @m: the seq_file
+ * @v: &mnsim_ctxs (the header line) or the &mnsim_ctx.node of a device
+ *
+ * See "debugfs contexts file" above for the format. A device stays on the
+ * list, and so allocated, while mnsim_ctxs_lock is held: close takes it to
+ * unlink the device before unbinding and freeing it.
+ *
+ * Context: Process context. Caller holds mnsim_ctxs_lock. Takes the
+ * device's bind_rwsem for read (waits for a BIND or UNBIND in progress).
+ * Return: 0, or -EINTR on a fatal signal.
+ */
+static int mnsim_contexts_show(struct seq_file *m, void *v)
+{
+	struct mnsim_ctx *ctx = list_entry(v, struct mnsim_ctx, node);
+	struct mnsim_stats st = {};
+	pid_t tgid;
+
+	if (v == &mnsim_ctxs) {
+		seq_printf(m, "contexts=%u entries=%ld max_total_entries=%lu\n",
+			   mnsim_nr_ctxs, atomic_long_read(&mnsim_total_entries),
+			   READ_ONCE(max_total_entries));
+		return 0;
+	}
+	if (down_read_killable(&ctx->bind_rwsem))
+		return -EINTR;
+	mnsim_get_stats(ctx, &st, &tgid);
+	up_read(&ctx->bind_rwsem);
+
+	seq_printf(m, "ctx=%u tgid=%d mode=%s capacity=%u entries=%u",
+		   ctx->id, tgid, mnsim_mode_name(&st), st.capacity,
+		   st.entries);
+	seq_printf(m, " hits=%llu misses=%llu fills=%llu evictions=%llu",
+		   st.hits, st.misses, st.fills, st.evictions);
+	seq_printf(m, " inval_calls=%llu inval_entries=%llu full_flushes=%llu",
+		   st.inval_calls, st.inval_entries, st.full_flushes);
+	seq_printf(m, " hook_calls=%llu start_calls=%llu end_calls=%llu release_calls=%llu",
+		   st.hook_calls, st.start_calls, st.end_calls,
+		   st.release_calls);
+	seq_printf(m, " walks=%llu faults=%llu", st.walks, st.faults);
+	seq_printf(m, " oracle_coherent=%llu oracle_stale_allowed=%llu oracle_violation_b=%llu oracle_violation_a=%llu\n",
+		   st.oracle_coherent, st.oracle_stale_allowed,
+		   st.oracle_violation_b, st.oracle_violation_a);
+	return 0;
+}
+
+static const struct seq_operations mnsim_contexts_sops = {
+	.start	= mnsim_contexts_start,
+	.next	= mnsim_contexts_next,
+	.stop	= mnsim_contexts_stop,
+	.show	= mnsim_contexts_show,
+};
+DEFINE_SEQ_ATTRIBUTE(mnsim_contexts);
+
+static struct dentry *mnsim_debugfs;
+
 static int __init mnsim_init(void)
 {
+	int ret;
+
 	if (!default_capacity || default_capacity > SEC_TLB_MAX_CAPACITY) {
 		pr_err("default_capacity must be 1 to %u\n",
 		       SEC_TLB_MAX_CAPACITY);
 		return -EINVAL;
 	}
-	return misc_register(&mnsim_misc);
+	/* debugfs errors are not ours to handle: the device works without. */
+	mnsim_debugfs = debugfs_create_dir("mmu_notifier_sim", NULL);
+	debugfs_create_file("contexts", 0400, mnsim_debugfs, NULL,
+			    &mnsim_contexts_fops);
+	ret = misc_register(&mnsim_misc);
+	if (ret)
+		debugfs_remove_recursive(mnsim_debugfs);
+	return ret;
 }
 
 static void __exit mnsim_exit(void)
 {
 	misc_deregister(&mnsim_misc);
+	/* No device is open (each holds a module reference): the list is empty. */
+	debugfs_remove_recursive(mnsim_debugfs);
 	/*
 	 * Every subscription was unregistered synchronously at close; this
 	 * keeps unload safe should one ever be dropped with mmu_notifier_put().

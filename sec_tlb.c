@@ -8,6 +8,7 @@
  * with &sec_tlb.lock held; they never sleep and never allocate, so that the
  * secondary-TLB hook can call them under the page-table lock.
  */
+#include <linux/bitmap.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -21,13 +22,28 @@ static unsigned long sec_tlb_entry_end(const struct sec_tlb_entry *e)
 	return e->x.va + (1UL << e->x.shift);
 }
 
-static struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb, unsigned long va,
-					 unsigned int shift)
-{
-	/* va is aligned to at least PAGE_SIZE: bit 0 tells the two sizes apart. */
-	unsigned long key = va | (shift != PAGE_SHIFT);
+/* Buckets of consecutive pages that share a cache line (8-byte heads). */
+#define SEC_TLB_BUCKET_GROUP	8
 
-	return &tlb->hash[hash_long(key, tlb->hash_bits)];
+/*
+ * The bucket of the entry of size 1 << @shift at @va. The 8 pages of an
+ * aligned group of 8 hash together, and the page's place in its group is
+ * XORed into the low bits: consecutive pages fall in the 8 buckets of one
+ * cache line (a COW or unmap of consecutive pages, and its probes, miss the
+ * bucket array once per 8 pages, not once per page), while a stride of any
+ * size still spreads over every bucket (the low bits XORed are constant,
+ * the group's hash is not). Bit 0 of the key tells the two sizes apart.
+ */
+static __always_inline struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb,
+							 unsigned long va,
+							 unsigned int shift)
+{
+	unsigned long pg = va >> PAGE_SHIFT;
+	unsigned long key = (pg / SEC_TLB_BUCKET_GROUP) << 1 |
+			    (shift != PAGE_SHIFT);
+
+	return &tlb->hash[hash_long(key, tlb->hash_bits) ^
+			  (pg % SEC_TLB_BUCKET_GROUP)];
 }
 
 /**
@@ -43,17 +59,23 @@ int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity)
 {
 	unsigned int i;
 
+	/* What the hook touches in an entry shares one cache line. */
+	BUILD_BUG_ON(offsetofend(struct sec_tlb_entry, x.perm) > 64);
+	/* sec_tlb_bucket() XORs a page's place in its group into the index. */
+	BUILD_BUG_ON(SEC_TLB_BUCKET_GROUP > 16);
 	if (!capacity || capacity > SEC_TLB_MAX_CAPACITY)
 		return -EINVAL;
 
 	memset(tlb, 0, sizeof(*tlb));
 	spin_lock_init(&tlb->lock);
+	for (i = 0; i < SEC_TLB_WINDOWS; i++)
+		spin_lock_init(&tlb->windows[i]);
 	tlb->capacity = capacity;
 	tlb->hash_bits = max_t(unsigned int, 4, order_base_2(capacity));
 	tlb->root = RB_ROOT;
 	INIT_LIST_HEAD(&tlb->lru);
 	INIT_LIST_HEAD(&tlb->stale);
-	INIT_LIST_HEAD(&tlb->tomb);
+	INIT_HLIST_HEAD(&tlb->tombs);
 	INIT_LIST_HEAD(&tlb->free);
 
 	tlb->hash = kvcalloc(1UL << tlb->hash_bits, sizeof(*tlb->hash),
@@ -91,7 +113,7 @@ void sec_tlb_destroy(struct sec_tlb *tlb)
 EXPORT_SYMBOL_GPL(sec_tlb_destroy);
 
 /* Bump the invalidation sequence before dropping entries. */
-static void __sec_tlb_bump_seq(struct sec_tlb *tlb)
+static __always_inline void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 {
 	/*
 	 * Order the page-table update the kernel made before calling the hook
@@ -102,12 +124,17 @@ static void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 	WRITE_ONCE(tlb->seq, tlb->seq + 1);
 }
 
-/* Unlink a live entry or a tombstone from every index; free the slot. */
+/*
+ * Unlink a live entry of the current generation or a tombstone from every
+ * index; free the slot.
+ */
 static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 {
-	rb_erase(&e->rb, &tlb->root);
+	/* A tombstone of an older generation left with the tree it was in. */
+	if (e->gen == tlb->gen)
+		rb_erase(&e->rb, &tlb->root);
+	hlist_del_init(&e->hnode);		/* the hash or &tlb->tombs */
 	if (e->state == SEC_TLB_LIVE) {
-		hlist_del_init(&e->hnode);
 		tlb->nr_live--;
 		tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
 	}
@@ -116,22 +143,24 @@ static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 }
 
 /*
- * Drop a live entry in O(1): out of the hash and the LRU, but left in the
- * tree as a tombstone, so that a small invalidation never walks the tree.
+ * Drop a live entry in O(1): out of the hash onto &tlb->tombs, but left in
+ * the tree and in its place on the LRU list, so that a small invalidation
+ * never walks the tree nor touches the entry's LRU neighbours. The fill
+ * path finishes the job when it reuses the slot (__sec_tlb_get_slot()).
  */
-static void __sec_tlb_bury(struct sec_tlb *tlb, struct sec_tlb_entry *e)
+static __always_inline void __sec_tlb_bury(struct sec_tlb *tlb,
+					   struct sec_tlb_entry *e)
 {
-	hlist_del_init(&e->hnode);
-	list_move(&e->lru, &tlb->tomb);
+	hlist_del(&e->hnode);
+	hlist_add_head(&e->hnode, &tlb->tombs);
 	e->state = SEC_TLB_TOMB;
 	tlb->nr_live--;
 	tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
 }
 
 /* The live entry of size 1 << @shift at @base, or NULL: one hash probe. */
-static struct sec_tlb_entry *__sec_tlb_find(struct sec_tlb *tlb,
-					    unsigned long base,
-					    unsigned int shift)
+static __always_inline struct sec_tlb_entry *
+__sec_tlb_find(struct sec_tlb *tlb, unsigned long base, unsigned int shift)
 {
 	struct sec_tlb_entry *e;
 
@@ -191,9 +220,9 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
  * A small range: probe the hash for each 4 KiB page and each PMD region it
  * touches, and bury what is found. O(pages), independent of the TLB's size.
  */
-static unsigned int __sec_tlb_drop_probe(struct sec_tlb *tlb,
-					 unsigned long start,
-					 unsigned long last)
+static __always_inline unsigned int
+__sec_tlb_drop_probe(struct sec_tlb *tlb, unsigned long start,
+		     unsigned long last)
 {
 	unsigned long va, pmd_last = last & PMD_MASK;
 	struct sec_tlb_entry *e;
@@ -268,9 +297,10 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 EXPORT_SYMBOL_GPL(__sec_tlb_lookup);
 
 /*
- * Take a slot: a free one, else a tombstone (erased from the tree here, on
- * the fill path, not in the hook), else one a full flush killed, else evict
- * the least recently used.
+ * Take a slot: a free one, else a tombstone (erased from the tree and taken
+ * off the LRU list here, on the fill path, not in the hook), else one a full
+ * flush killed, else evict the least recently used. Every tombstone is on
+ * &tlb->tombs, so the LRU list holds none when it comes to evicting.
  */
 static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 {
@@ -279,14 +309,17 @@ static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 	e = list_first_entry_or_null(&tlb->free, struct sec_tlb_entry, lru);
 	if (e)
 		return e;
-	e = list_first_entry_or_null(&tlb->tomb, struct sec_tlb_entry, lru);
+	e = hlist_entry_safe(tlb->tombs.first, struct sec_tlb_entry, hnode);
 	if (e) {
 		__sec_tlb_kill(tlb, e);
 		return e;
 	}
 	e = list_first_entry_or_null(&tlb->stale, struct sec_tlb_entry, lru);
 	if (e) {
-		/* Still hashed under a dead generation; the rbtree was reset. */
+		/*
+		 * Still hashed under a dead generation (or, a tombstone of
+		 * one, on &tlb->tombs); the rbtree was reset.
+		 */
 		hlist_del_init(&e->hnode);
 		return e;
 	}
@@ -347,8 +380,10 @@ EXPORT_SYMBOL_GPL(__sec_tlb_insert);
  * @tlb: the TLB
  *
  * Bumps the generation: hashed entries of the old one stop matching, the
- * rbtree is reset, and the live list becomes the stale list, reused before
- * any live entry is evicted.
+ * rbtree is reset, and the LRU list (live entries and tombstones) becomes
+ * the stale list, reused before any live entry is evicted. Tombstones stay
+ * on &sec_tlb.tombs, out of the reset tree: __sec_tlb_kill() tells them by
+ * their generation.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
  */
@@ -360,8 +395,6 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 	tlb->gen++;
 	tlb->root = RB_ROOT;
 	list_splice_tail_init(&tlb->lru, &tlb->stale);
-	/* Tombstones were in the tree only: with it gone, they are free. */
-	list_splice_tail_init(&tlb->tomb, &tlb->free);
 	tlb->stats.inval_calls++;
 	tlb->stats.full_flushes++;
 	tlb->stats.inval_entries += tlb->nr_live;
@@ -369,6 +402,28 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 	tlb->nr_pmd = 0;
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
+
+/* The body of __sec_tlb_invalidate(), inlined into sec_tlb_invalidate(). */
+static __always_inline unsigned int sec_tlb_do_invalidate(struct sec_tlb *tlb,
+							  unsigned long start,
+							  unsigned long end)
+{
+	unsigned int n = 0;
+
+	if (start == 0 && end == ULONG_MAX) {
+		n = tlb->nr_live;
+		__sec_tlb_flush_all(tlb);
+		return n;
+	}
+	__sec_tlb_bump_seq(tlb);
+	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
+		n = __sec_tlb_drop_probe(tlb, start, end - 1);
+	else if (start < end)
+		n = __sec_tlb_drop(tlb, start, end - 1);
+	tlb->stats.inval_calls++;
+	tlb->stats.inval_entries += n;
+	return n;
+}
 
 /**
  * __sec_tlb_invalidate() - drop every entry overlapping [start, end)
@@ -387,34 +442,124 @@ EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
 unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 				  unsigned long end)
 {
-	unsigned int n = 0;
-
 	lockdep_assert_held(&tlb->lock);
-
-	if (start == 0 && end == ULONG_MAX) {
-		n = tlb->nr_live;
-		__sec_tlb_flush_all(tlb);
-		return n;
-	}
-	__sec_tlb_bump_seq(tlb);
-	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
-		n = __sec_tlb_drop_probe(tlb, start, end - 1);
-	else if (start < end)
-		n = __sec_tlb_drop(tlb, start, end - 1);
-	tlb->stats.inval_calls++;
-	tlb->stats.inval_entries += n;
-	return n;
+	return sec_tlb_do_invalidate(tlb, start, end);
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_invalidate);
 
 /**
- * sec_tlb_invalidate() - locked __sec_tlb_invalidate()
+ * sec_tlb_windows_of() - the windows of a range
+ * @start: first byte
+ * @end: one past the last byte
+ * @mask: receives a bitmap of %SEC_TLB_WINDOWS bits, the indices in
+ *	&sec_tlb.windows of the windows of every region [start, end) touches
+ *
+ * O(min(regions, %SEC_TLB_WINDOWS)): a range of %SEC_TLB_WINDOWS regions or
+ * more, (0, ULONG_MAX) included, sets every bit. An empty range sets none:
+ * no translation lies in it.
+ *
+ * Context: Any context. Takes no lock.
+ */
+void sec_tlb_windows_of(unsigned long start, unsigned long end,
+			unsigned long *mask)
+{
+	unsigned long first, last, r;
+
+	bitmap_zero(mask, SEC_TLB_WINDOWS);
+	if (start >= end)
+		return;
+	first = start >> PMD_SHIFT;
+	last = (end - 1) >> PMD_SHIFT;
+	if (last - first >= SEC_TLB_WINDOWS - 1) {
+		bitmap_fill(mask, SEC_TLB_WINDOWS);
+		return;
+	}
+	for (r = first; r <= last; r++)
+		__set_bit(sec_tlb_window_idx(r << PMD_SHIFT), mask);
+}
+EXPORT_SYMBOL_GPL(sec_tlb_windows_of);
+
+/**
+ * sec_tlb_wait_windows() - wait for the access windows of a range to end
  * @tlb: the TLB
  * @start: first byte
  * @end: one past the last byte
  *
+ * Passes through (takes and releases) the window lock of every region of
+ * [start, end): each access window open on one of them when this is called
+ * has ended when it returns. A window opened since may be running, but its
+ * lookup came after the caller's index update. Windows of other regions
+ * are not waited for, unless they share a lock by hash. One lock for a
+ * range in one region (a page, a PMD); at most %SEC_TLB_WINDOWS.
+ *
+ * Context: Any context, including under a page-table lock. Caller holds no
+ * window lock and not @tlb->lock. Spins while a device access of the range
+ * copies (at most a page, with page faults disabled).
+ */
+void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
+			  unsigned long end)
+{
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	unsigned int i;
+
+	sec_tlb_windows_of(start, end, mask);
+	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
+		spin_lock(&tlb->windows[i]);
+		spin_unlock(&tlb->windows[i]);
+	}
+}
+EXPORT_SYMBOL_GPL(sec_tlb_wait_windows);
+
+/* sec_tlb_wait_windows(), its common case (one region: a page, a PMD) inline. */
+static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
+						    unsigned long start,
+						    unsigned long end)
+{
+	if (likely(start < end && (start ^ (end - 1)) < PMD_SIZE)) {
+		spinlock_t *w = sec_tlb_window(tlb, start);
+
+		spin_lock(w);
+		spin_unlock(w);
+		return;
+	}
+	sec_tlb_wait_windows(tlb, start, end);
+}
+
+/**
+ * sec_tlb_invalidate() - drop [start, end) and wait for its access windows
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * What the secondary-TLB hook does. When it returns, no device access uses
+ * a translation it dropped, so the kernel may free the pages right after.
+ * The ordering pairs, for an invalidation I and an access A to an address
+ * of region R through an entry E that I drops (A holds window(R) from
+ * before its lookup to the end of its copy; lock order window -> lock):
+ *
+ *  1. Index: A looks E up, I drops E, each in a @tlb->lock section. If A's
+ *     section comes second, A misses E; a fill of A re-checks, in its
+ *     section, the sequence I bumped in its own (sec_tlb_read_retry()),
+ *     and walks again.
+ *  2. Window: if A's section comes first, A took window(R) before it, and
+ *     I takes window(R) after its own (sec_tlb_wait_windows()). I's
+ *     spin_lock(window(R)) cannot come before A's: A's spin_lock(&tlb->lock)
+ *     is ordered after its ACQUIRE of window(R), I's spin_lock(window(R))
+ *     after its ACQUIRE of @tlb->lock, and I's section follows A's; so I gets
+ *     window(R) only after A's spin_unlock(window(R)). A's copy
+ *     happens-before that RELEASE, which happens-before I's ACQUIRE of
+ *     window(R), which happens-before I's return.
+ *
+ * The windows passed are those of every region of the range, not only of
+ * the entries dropped: A may be using a translation whose entry another
+ * fill evicted meanwhile (the eviction's section lies between A's and I's,
+ * so 2 still holds). I never waits with @tlb->lock held: a lookup of
+ * another region waits at most for I's O(entries in the range) index
+ * update, an access of another region never waits for I, and I waits only
+ * for accesses of its own regions (or of one sharing a window lock by hash).
+ *
  * Context: Any context, including under a page-table lock. Takes and releases
- * @tlb->lock.
+ * @tlb->lock, then the window locks of the range. Caller holds none of them.
  * Return: the number of entries dropped.
  */
 unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
@@ -423,23 +568,26 @@ unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 	unsigned int n;
 
 	spin_lock(&tlb->lock);
-	n = __sec_tlb_invalidate(tlb, start, end);
+	n = sec_tlb_do_invalidate(tlb, start, end);
 	spin_unlock(&tlb->lock);
+	sec_tlb_do_wait_windows(tlb, start, end);
 	return n;
 }
 EXPORT_SYMBOL_GPL(sec_tlb_invalidate);
 
 /**
- * sec_tlb_flush_all() - locked __sec_tlb_flush_all()
+ * sec_tlb_flush_all() - drop every entry and wait for every access window
  * @tlb: the TLB
  *
- * Context: Any context. Takes and releases @tlb->lock.
+ * Context: Any context. Takes and releases @tlb->lock, then every window
+ * lock. Caller holds none of them.
  */
 void sec_tlb_flush_all(struct sec_tlb *tlb)
 {
 	spin_lock(&tlb->lock);
 	__sec_tlb_flush_all(tlb);
 	spin_unlock(&tlb->lock);
+	sec_tlb_wait_windows(tlb, 0, ULONG_MAX);
 }
 EXPORT_SYMBOL_GPL(sec_tlb_flush_all);
 

@@ -22,12 +22,33 @@
  * the tree, and leaves the dropped entry in the tree as a tombstone that the
  * fill path erases when it reuses the slot. The hook's cost then does not
  * grow with the number of cached entries.
+ *
+ * Locking: two levels, so that a device access never waits for an
+ * invalidation of an unrelated range.
+ *
+ *  - &sec_tlb.lock protects the index (hash, tree, lists, counters). Its
+ *    holders do O(1) work, or O(entries in the range) for an invalidation,
+ *    and never wait for anything else while holding it.
+ *  - An access window: a device access through a translation runs, from the
+ *    lookup (or fill) that yields the translation to the end of the DMA,
+ *    under the window lock of the 2 MiB region of its address, one of
+ *    %SEC_TLB_WINDOWS spinlocks chosen by a hash of the region
+ *    (sec_tlb_window()). Lock order: window -> &sec_tlb.lock.
+ *
+ * An invalidation drops its entries under &sec_tlb.lock, releases it, and
+ * then passes through (takes and releases) the window lock of every region
+ * of its range (sec_tlb_wait_windows()). It returns only after each access
+ * window that could have looked up one of its entries has ended; accesses
+ * in other regions, and their lookups, never wait for it. See
+ * sec_tlb_invalidate() for the argument.
  */
 #ifndef _SEC_TLB_H
 #define _SEC_TLB_H
 
 #include <linux/types.h>
+#include <linux/hash.h>
 #include <linux/list.h>
+#include <linux/pgtable.h>
 #include <linux/rbtree.h>
 #include <linux/spinlock.h>
 
@@ -37,23 +58,27 @@
 /* Invalidations up to this many pages probe the hash, larger ones the tree. */
 #define SEC_TLB_PROBE_PAGES		16
 
+/* Access windows: 2 MiB regions hashed onto this many window locks. */
+#define SEC_TLB_WINDOW_BITS		6
+#define SEC_TLB_WINDOWS			BIT(SEC_TLB_WINDOW_BITS)
+
 #define SEC_TLB_DEFAULT_CAPACITY	1024U
 #define SEC_TLB_MAX_CAPACITY		(1024U * 1024)	/* hard cap, any caller */
 
 /**
  * struct sec_tlb_xlate - a translation, as filled in or looked up
  * @va: first byte the translation maps; aligned to 1 << @shift
- * @pfn: first page frame number
  * @shift: PAGE_SHIFT or PMD_SHIFT; PMD only where the walker really saw a
  *	PMD mapping
  * @perm: SEC_TLB_R and/or SEC_TLB_W
+ * @pfn: first page frame number
  * @tag: opaque to the TLB; the device stores the identity of the page here
  */
 struct sec_tlb_xlate {
 	unsigned long va;
-	unsigned long pfn;
 	unsigned int shift;
 	unsigned int perm;
+	unsigned long pfn;
 	unsigned long tag;
 };
 
@@ -61,27 +86,36 @@ struct sec_tlb_xlate {
 enum sec_tlb_state {
 	SEC_TLB_FREE,		/* on &sec_tlb.free, in no index */
 	SEC_TLB_LIVE,		/* hashed, in the tree, on &sec_tlb.lru */
-	/* dropped by a small invalidation: in the tree only, on &sec_tlb.tomb */
+	/*
+	 * dropped by a small invalidation: in the tree, on &sec_tlb.tombs,
+	 * and still in its place on the LRU list
+	 */
 	SEC_TLB_TOMB,
 };
 
 /**
  * struct sec_tlb_entry - one preallocated TLB slot
- * @hnode: in &sec_tlb.hash when live, or when stale and not yet reused
- * @rb: in &sec_tlb.root, ordered by @x.va, while live or a tombstone
- * @lru: on &sec_tlb.lru when live; &sec_tlb.tomb, &sec_tlb.stale or
- *	&sec_tlb.free otherwise
+ * @hnode: in &sec_tlb.hash when live (or stale and not yet reused), in
+ *	&sec_tlb.tombs when a tombstone
+ * @lru: on &sec_tlb.lru when live or a tombstone, &sec_tlb.stale after a
+ *	full flush (until reused), &sec_tlb.free otherwise
  * @gen: &sec_tlb.gen when inserted; the entry is live only while they match
  * @state: &enum sec_tlb_state (a stale entry is LIVE of an old @gen)
  * @x: the translation
+ * @rb: in &sec_tlb.root, ordered by @x.va, while live or a tombstone of
+ *	the current generation
+ *
+ * Everything a hash probe reads and a small invalidation writes (@hnode,
+ * @lru, @gen, @state, @x.va, @x.shift) lies in the first 64 bytes: the
+ * secondary-TLB hook touches one cache line of the entry it drops.
  */
 struct sec_tlb_entry {
 	struct hlist_node hnode;
-	struct rb_node rb;
 	struct list_head lru;
 	unsigned long gen;
 	unsigned int state;
 	struct sec_tlb_xlate x;
+	struct rb_node rb;
 };
 
 /**
@@ -106,10 +140,10 @@ struct sec_tlb_stats {
 
 /**
  * struct sec_tlb - a secondary TLB
- * @lock: protects every field below, and the entries. Taken from the
- *	secondary-TLB hook under the page-table lock: the lock order is
- *	PTL -> @lock, and nothing that sleeps, allocates or takes a page-table
- *	lock may run under it.
+ * @lock: protects every field below but @windows, and the entries. Taken
+ *	from the secondary-TLB hook under the page-table lock: the lock order
+ *	is PTL -> @windows -> @lock, and nothing that sleeps, allocates or
+ *	takes a page-table lock may run under it.
  * @seq: invalidation sequence; bumped by every invalidation, before any entry
  *	is dropped. A fill samples it with sec_tlb_read_begin() before walking
  *	the page table and re-checks it under @lock with sec_tlb_read_retry().
@@ -120,13 +154,26 @@ struct sec_tlb_stats {
  * @capacity: number of preallocated entries
  * @hash_bits: log2 of the number of hash buckets
  * @hash: buckets, keyed by (va, shift)
+ * @tombs: tombstones, by &sec_tlb_entry.hnode: reused (erased from the
+ *	tree, taken off the LRU list) before @stale. A bury is then two
+ *	hlist operations, none of the list_head ones that CONFIG_DEBUG_LIST
+ *	checks out of line.
+ * @stats: counters
  * @root: live entries ordered by address
- * @lru: live entries, least recently used first
- * @stale: entries killed by a full flush; still hashed, reused before @lru
- * @tomb: tombstones: in the tree only, reused (erased) before @stale
+ * @lru: live entries, least recently used first, and tombstones in the
+ *	place they had when they were dropped
+ * @stale: entries killed by a full flush (still hashed, or still on
+ *	@tombs); reused before @lru
  * @free: entries in no index
  * @entries: the preallocated array
- * @stats: counters
+ * @windows: window locks; each protects the access windows of the 2 MiB
+ *	regions that hash to it (see above): held from the lookup or fill
+ *	that yields a translation to the end of the access through it. Taken
+ *	before @lock, never while holding it.
+ *
+ * What the secondary-TLB hook reads and writes for a small invalidation
+ * comes first: @lock to @tombs in one cache line (without lock
+ * debugging), @stats right after it.
  */
 struct sec_tlb {
 	spinlock_t lock;	/* see above */
@@ -137,13 +184,14 @@ struct sec_tlb {
 	unsigned int capacity;
 	unsigned int hash_bits;
 	struct hlist_head *hash;
+	struct hlist_head tombs;
+	struct sec_tlb_stats stats;
 	struct rb_root root;
 	struct list_head lru;
 	struct list_head stale;
-	struct list_head tomb;
 	struct list_head free;
 	struct sec_tlb_entry *entries;
-	struct sec_tlb_stats stats;
+	spinlock_t windows[SEC_TLB_WINDOWS];	/* see above */
 };
 
 int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity);
@@ -161,6 +209,34 @@ unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 void sec_tlb_flush_all(struct sec_tlb *tlb);
 void sec_tlb_get_stats(struct sec_tlb *tlb, struct sec_tlb_stats *stats,
 		       unsigned int *nr_live);
+
+void sec_tlb_windows_of(unsigned long start, unsigned long end,
+			unsigned long *mask);
+void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
+			  unsigned long end);
+
+/* Index in &sec_tlb.windows of the window of @va's 2 MiB region. */
+static inline unsigned int sec_tlb_window_idx(unsigned long va)
+{
+	return hash_long(va >> PMD_SHIFT, SEC_TLB_WINDOW_BITS);
+}
+
+/**
+ * sec_tlb_window() - the window lock of an address
+ * @tlb: the TLB
+ * @va: any byte of the region
+ *
+ * A device access holds it from the lookup (or fill) that yields its
+ * translation to the end of the access: see sec_tlb_invalidate(). Regions
+ * are PMD-size, so a PMD entry lies in exactly one.
+ *
+ * Context: Any context. Takes no lock.
+ * Return: the lock to hold; take it before @tlb->lock.
+ */
+static inline spinlock_t *sec_tlb_window(struct sec_tlb *tlb, unsigned long va)
+{
+	return &tlb->windows[sec_tlb_window_idx(va)];
+}
 
 /**
  * sec_tlb_read_begin() - sample the invalidation sequence before a walk

@@ -891,7 +891,10 @@ static int mo_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	return 0;
 }
 
-/* The access itself, inside the driver's access window (under tlb.lock). */
+/*
+ * The access itself, inside the driver's access window (under the window
+ * lock of @va; tlb.lock is not held).
+ */
 static int mo_dma(struct mnsim_ctx *ctx, const struct sec_tlb_xlate *x,
 		  unsigned long va, void __user *ubuf, size_t len, bool write)
 {

@@ -115,6 +115,7 @@ static void rm_range_end(struct mmu_notifier *mn,
 }
 
 static const struct mmu_notifier_ops rm_tlb_ops = {
+	.release			= mnsim_tlb_release,
 	.arch_invalidate_secondary_tlbs	= rm_hook,
 };
 
@@ -177,12 +178,10 @@ static int rm_cpu_write(struct rm_state *rm, int i, u8 val)
 
 static u64 rm_hook_calls(struct rm_state *rm)
 {
-	u64 n;
+	struct mnsim_counters c;
 
-	spin_lock(&rm->ctx->tlb.lock);
-	n = rm->ctx->hook_calls;
-	spin_unlock(&rm->ctx->tlb.lock);
-	return n;
+	mnsim_sum_counters(rm->ctx, &c);
+	return c.hook_calls;
 }
 
 static bool rm_cached(struct rm_state *rm, int i)
@@ -237,14 +236,16 @@ static int rm_setup(struct kunit *test, struct rm_state *rm,
 	}
 	if (!ret) {
 		mmget(rm->mm);
-		ret = __mnsim_bind_mm(rm->ctx, rm->mm, &arg);
+		ret = __mnsim_bind_mm(rm->ctx, rm->mm, &arg, 0);
 		mmput(rm->mm);
 	}
 	if (ret)
 		goto out_release;
 	/*
 	 * Wrap the driver's callbacks. Nothing else runs in this mm, so the
-	 * pointers can change under the registered subscriptions.
+	 * pointers can change under the registered subscriptions. (An ATS
+	 * binding that nobody watches has no range subscription registered:
+	 * its ops pointer is then unused.)
 	 */
 	WRITE_ONCE(rm->ctx->range_mn.ops, &rm_range_ops);
 	if (mode == MNSIM_MODE_ATS)

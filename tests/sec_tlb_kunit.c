@@ -19,6 +19,7 @@
  * the last page of the address space.
  */
 #include <kunit/test.h>
+#include <linux/bitmap.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -539,6 +540,174 @@ static void sec_tlb_read_retry_test(struct kunit *test)
 	sec_tlb_destroy(tlb);
 }
 
+/* ---- access windows ----------------------------------------------------- */
+
+struct windows_of_case {
+	const char *name;
+	unsigned long start;
+	unsigned long end;
+	unsigned long must[2];	/* addresses whose window must be set (0: none) */
+	unsigned int max_bits;	/* at most this many bits set */
+	bool all;		/* every bit set */
+};
+
+static const struct windows_of_case windows_of_cases[] = {
+	{ "empty", LO, LO, {}, 0, false },
+	{ "one_page", LO, LO + PAGE_SIZE, { LO }, 1, false },
+	{ "one_pmd", HI, HI + PMD_SIZE, { HI, HI + PMD_SIZE - 1 }, 1, false },
+	{ "straddles_two_regions", HI - PAGE_SIZE, HI + PAGE_SIZE,
+	  { HI - PAGE_SIZE, HI }, 2, false },
+	{ "last_page_of_space", TOP, ULONG_MAX, { TOP }, 1, false },
+	{ "windows_many_regions", LO, LO + SEC_TLB_WINDOWS * PMD_SIZE, {},
+	  SEC_TLB_WINDOWS, true },
+	{ "full_flush", 0, ULONG_MAX, {}, SEC_TLB_WINDOWS, true },
+};
+
+static void windows_of_case_desc(const struct windows_of_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(windows_of, windows_of_cases, windows_of_case_desc);
+
+/*
+ * sec_tlb_windows_of_test - an invalidation passes the window of every
+ * region its range touches, however many entries it dropped; a range of as
+ * many regions as there are windows, or the full flush, passes them all.
+ */
+static void sec_tlb_windows_of_test(struct kunit *test)
+{
+	const struct windows_of_case *c = test->param_value;
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	unsigned int i, bits;
+
+	sec_tlb_windows_of(c->start, c->end, mask);
+	bits = bitmap_weight(mask, SEC_TLB_WINDOWS);
+	for (i = 0; i < ARRAY_SIZE(c->must); i++)
+		if (c->must[i])
+			KUNIT_EXPECT_TRUE_MSG(test,
+					      test_bit(sec_tlb_window_idx(c->must[i]),
+						       mask),
+					      "window of %#lx not passed",
+					      c->must[i]);
+	KUNIT_EXPECT_LE(test, bits, c->max_bits);
+	if (c->all)
+		KUNIT_EXPECT_EQ(test, bits, (unsigned int)SEC_TLB_WINDOWS);
+	if (c->max_bits)
+		KUNIT_EXPECT_GT(test, bits, 0U);
+}
+
+struct window_case {
+	const char *name;
+	unsigned long start;	/* the invalidated range, around page Y = LO */
+	unsigned long end;
+	unsigned int dropped;	/* entries the invalidation drops */
+	bool evicted;		/* Y's entry was evicted while the access used it */
+};
+
+static const struct window_case window_cases[] = {
+	{ "page", LO, LO + PAGE_SIZE, 1, false },
+	{ "region", LO & PMD_MASK, (LO & PMD_MASK) + PMD_SIZE, 1, false },
+	{ "three_regions", LO - PMD_SIZE, LO + 2 * PMD_SIZE, 1, false },
+	{ "full_flush", 0, ULONG_MAX, 2, false },
+	{ "page_evicted", LO, LO + PAGE_SIZE, 0, true },
+};
+
+static void window_case_desc(const struct window_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(window, window_cases, window_case_desc);
+
+/*
+ * A page X in a region outside [start, end) whose window the invalidation of
+ * that range does not pass (unless it passes them all).
+ */
+static unsigned long window_other_page(unsigned long start, unsigned long end)
+{
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	unsigned long x = HI;
+
+	sec_tlb_windows_of(start, end, mask);
+	if (bitmap_full(mask, SEC_TLB_WINDOWS))
+		return x;
+	while (test_bit(sec_tlb_window_idx(x), mask) ||
+	       (x >= start && x < end))
+		x += PMD_SIZE;
+	return x;
+}
+
+/*
+ * sec_tlb_window_test - the access-window protocol, step by step, as the
+ * device and the secondary-TLB hook run it (sec_tlb_invalidate() is the
+ * index update, then sec_tlb_wait_windows()):
+ *
+ *   device A: lock window(Y); lookup Y (tlb.lock) ............ copy ... unlock
+ *   hook I:               drop Y (tlb.lock) | wait for window(Y) ......... |
+ *   device B:                                 lock window(X); lookup X; unlock
+ *
+ * Once I's index update is done, I holds nothing: B looks X up and copies
+ * while I waits, and I must pass the window A holds (Y's), so that it cannot
+ * return before A's copy is over — even when Y's entry was evicted while A
+ * used it, so that I drops nothing. These KUnit kernels have one CPU and
+ * spinlocks that cannot be seen held, so the steps run in one thread and
+ * the test checks what I will wait for; the bench's windows check
+ * (tools/bench) runs A and I on two CPUs.
+ */
+static void sec_tlb_window_test(struct kunit *test)
+{
+	const struct window_case *c = test->param_value;
+	struct sec_tlb *tlb = tlb_new(test, c->evicted ? 1 : 4);
+	unsigned long x = window_other_page(c->start, c->end);
+	struct sec_tlb_xlate ty = page_x(LO, 0), tx = page_x(x, 0), out;
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	spinlock_t *wy = sec_tlb_window(tlb, LO), *wx;
+	bool x_in_range = x >= c->start && x < c->end;
+	unsigned int n;
+
+	tlb_insert(tlb, &ty);
+	if (!c->evicted)
+		tlb_insert(tlb, &tx);
+
+	/* A: the window of Y, then its lookup. */
+	spin_lock(wy);
+	spin_lock(&tlb->lock);
+	KUNIT_EXPECT_TRUE(test, __sec_tlb_lookup(tlb, LO, SEC_TLB_R, &out));
+	if (c->evicted)
+		__sec_tlb_insert(tlb, &tx);	/* another fill evicts Y */
+	spin_unlock(&tlb->lock);
+
+	/* I: the index update of sec_tlb_invalidate(). */
+	spin_lock(&tlb->lock);
+	n = __sec_tlb_invalidate(tlb, c->start, c->end);
+	spin_unlock(&tlb->lock);
+	KUNIT_EXPECT_EQ(test, n, c->dropped);
+
+	/* I will wait for A, and for nothing of X's unless it flushes all. */
+	sec_tlb_windows_of(c->start, c->end, mask);
+	KUNIT_EXPECT_TRUE(test, test_bit(sec_tlb_window_idx(LO), mask));
+	if (!bitmap_full(mask, SEC_TLB_WINDOWS))
+		KUNIT_EXPECT_FALSE(test, test_bit(sec_tlb_window_idx(x), mask));
+
+	/* B, while I waits: X's window and lookup proceed. */
+	wx = sec_tlb_window(tlb, x);
+	/* (Not the pointers: a UP spinlock_t may be empty, all at one place.) */
+	KUNIT_EXPECT_NE(test, sec_tlb_window_idx(x), sec_tlb_window_idx(LO));
+	spin_lock_nested(wx, SINGLE_DEPTH_NESTING);	/* A still holds wy */
+	spin_lock(&tlb->lock);
+	KUNIT_EXPECT_EQ(test, __sec_tlb_lookup(tlb, x, SEC_TLB_R, &out),
+			!x_in_range);
+	spin_unlock(&tlb->lock);
+	spin_unlock(wx);
+
+	/* A's copy is over; I's wait returns; Y is gone for good. */
+	spin_unlock(wy);
+	sec_tlb_wait_windows(tlb, c->start, c->end);
+	KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, 0));
+	sec_tlb_destroy(tlb);
+}
+
 static struct kunit_case sec_tlb_test_cases[] = {
 	KUNIT_CASE_PARAM(sec_tlb_lookup_test, lookup_gen_params),
 	KUNIT_CASE_PARAM(sec_tlb_invalidate_range_test, inval_gen_params),
@@ -547,6 +716,8 @@ static struct kunit_case sec_tlb_test_cases[] = {
 	KUNIT_CASE(sec_tlb_init_capacity_test),
 	KUNIT_CASE_PARAM(sec_tlb_flush_refill_test, refill_gen_params),
 	KUNIT_CASE(sec_tlb_read_retry_test),
+	KUNIT_CASE_PARAM(sec_tlb_windows_of_test, windows_of_gen_params),
+	KUNIT_CASE_PARAM(sec_tlb_window_test, window_gen_params),
 	{}
 };
 

@@ -5,6 +5,7 @@
  * Copyright (C) 2026 The mmu_notifier_sim authors
  *
  *   mnsim_ubench [--smoke] inval_flat|cow_overhead|read_vs_memcpy|vs_dmirror
+ *   mnsim_ubench [--smoke] windows
  *
  * Each command measures one figure of issue 6 and prints it as
  *   bench: <name> <value> <unit> (goal <op> <value>)
@@ -17,7 +18,9 @@
  *
  * inval_flat reads the in-kernel results of mnsim_bench.ko (debugfs); the
  * others use /dev/mmu_notifier_sim, the null notifier of mnsim_bench.ko and,
- * for vs_dmirror, /dev/hmm_dmirror_read (dmirror_read.ko).
+ * for vs_dmirror, /dev/hmm_dmirror_read (dmirror_read.ko). windows is not a
+ * figure but a check, with real parallelism, of the TLB's access windows
+ * (mnsim_bench.ko); it prints "bench-check: windows ok" or "... FAIL".
  * See Documentation/benchmarks.rst.
  */
 #define _GNU_SOURCE
@@ -425,9 +428,23 @@ struct cow_result {
 	double med_ns;			/* median COW fault of the rep */
 	double mean_ns;			/* mean, outliers included */
 	unsigned long long misses;	/* of the warm-up device read */
-	unsigned long long hook_calls;	/* during the timed writes */
+	unsigned long long hook_calls;	/* during the writes */
 	unsigned long long inval_entries;
 };
+
+/* Faults per turn: the kinds take turns of this many faults each. */
+#define COW_TURN	16
+
+/*
+ * Pages a worker maps: the npages it times, then one more per turn, written
+ * untimed at the start of the turn (a COW fault like the others: it brings
+ * the fault path, the device's TLB structures and the page tables back into
+ * the caches after the switch from the previous worker).
+ */
+static unsigned long cow_pages(unsigned long npages)
+{
+	return npages + (npages + COW_TURN - 1) / COW_TURN;
+}
 
 /*
  * The other side of a worker's address space: the registration of the kind
@@ -439,7 +456,7 @@ static int cow_prepare(int kind, unsigned long npages)
 	int fd = -1;
 
 	if (cow_mode[kind])
-		fd = mnsim_open_bound(cow_mode[kind], npages);
+		fd = mnsim_open_bound(cow_mode[kind], cow_pages(npages));
 	if (cow_null[kind]) {
 		size_t len = strlen(cow_null[kind]);
 
@@ -453,26 +470,25 @@ static int cow_prepare(int kind, unsigned long npages)
 static void cow_warm(int kind, int fd, char *buf, char *dst,
 		     unsigned long npages, struct cow_result *res)
 {
-	unsigned long len = npages * PAGE;
+	unsigned long len = cow_pages(npages) * PAGE;
 	int mfd;
 
 	if (cow_mode[kind] && kind != COW_ATS_COLD)
 		res->misses = mnsim_read(fd, buf, dst, len).misses;
-	if (kind != COW_UNBOUND_GUP)
+	if (kind != COW_UNBOUND_GUP && !cow_null[kind])
 		return;
 	/*
 	 * What the warm-up does to the pages, without a device: GUP with
 	 * FOLL_GET, as the device's walk. (process_vm_readv() would pin, and
-	 * pinning a COW-shared page unshares, that is copies, it.)
+	 * pinning a COW-shared page unshares, that is copies, it.) The null
+	 * notifiers get it too, so that they differ from ATS by the device
+	 * alone.
 	 */
 	mfd = open("/proc/self/mem", O_RDONLY);
 	if (mfd < 0 || pread(mfd, dst, len, (uintptr_t)buf) != (ssize_t)len)
 		die("read /proc/self/mem");
 	close(mfd);
 }
-
-/* Faults per turn: the kinds take turns of this many faults each. */
-#define COW_TURN	16
 
 /* A worker, seen from the parent: command and acknowledgment pipes. */
 struct cow_ctl {
@@ -495,19 +511,21 @@ static void xwrite(int fd, const void *p, size_t n)
 
 /*
  * A worker is a fresh process, so that the unbound kind runs in an address
- * space that never had a notifier. It maps and populates npages, binds or
+ * space that never had a notifier. It maps and populates its pages, binds or
  * registers, forks a child that shares the pages copy-on-write and sleeps,
  * warms the device TLB (after the fork: on 6.12 fork flushes secondary
  * TLBs), reports ready, then writes to its pages, one COW fault each, in
- * the turns the parent gives it, timing every fault on its own.
+ * the turns the parent gives it: one untimed fault on a spare page, then
+ * the turn's faults, each timed on its own.
  */
 static void cow_worker(int kind, unsigned long npages, int cmd, int ack,
 		       struct cow_result *res)
 {
-	char *buf = map_pages(npages, true), *dst, c = 0;
+	char *buf = map_pages(cow_pages(npages), true), *dst, c = 0;
+	char *spare = buf + npages * PAGE;
 	struct mnsim_stats s0 = { 0 }, s1 = { 0 };
 	int fd = cow_prepare(kind, npages), go[2];
-	unsigned long i = 0, n;
+	unsigned long i = 0, n, turn = 0;
 	uint64_t total = 0;
 	double *d;
 	pid_t child;
@@ -522,7 +540,7 @@ static void cow_worker(int kind, unsigned long npages, int cmd, int ack,
 		_exit(read(go[0], &c, 1) < 0);
 	}
 	close(go[0]);
-	dst = map_pages(npages, true);
+	dst = map_pages(cow_pages(npages), true);
 	cow_warm(kind, fd, buf, dst, npages, res);
 	if (cow_mode[kind])
 		s0 = mnsim_get_stats(fd);
@@ -532,6 +550,7 @@ static void cow_worker(int kind, unsigned long npages, int cmd, int ack,
 	for (xread(cmd, &n, sizeof(n)); n; xread(cmd, &n, sizeof(n))) {
 		unsigned long stop = min_ul(i + n, npages);
 
+		spare[turn++ * PAGE] = 1;
 		for (; i < stop; i++) {
 			uint64_t c0 = cycles();
 
@@ -589,8 +608,12 @@ static void cow_round(int rep, unsigned long npages, struct cow_result *res)
 	char c;
 
 	memset(res, 0, COW_NR * sizeof(*res));
-	for (k = 0; k < COW_NR; k++)
-		cow_start(k, npages, &ctl[k], &res[k]);
+	/* Rotated too: no kind always gets the first pages allocated. */
+	for (k = 0; k < COW_NR; k++) {
+		int kind = (k + rep) % COW_NR;
+
+		cow_start(kind, npages, &ctl[kind], &res[kind]);
+	}
 	for (done = 0; done < npages; done += turn) {
 		for (k = 0; k < COW_NR; k++) {
 			int kind = (k + rep + done / turn) % COW_NR;
@@ -634,8 +657,16 @@ static void bench_cow_overhead(void)
 	figure("cow_overhead",
 	       ratio_stats(med[COW_ATS], med[COW_UNBOUND], reps).med, "<=",
 	       1.10);
-	note("cow_overhead", "%d reps of %lu COW faults a kind, in turns of %d; median per rep",
-	     reps, npages, COW_TURN);
+	/* Side by side: what any secondary TLB costs, and ours on top of it. */
+	note_stat("cow_overhead", "kernel floor: null notifier, hook only / unbound",
+		  ratio_stats(med[COW_NULL_HOOK], med[COW_UNBOUND], reps), "");
+	note_stat("cow_overhead", "device on top of the floor: ATS / null notifier, hook only",
+		  ratio_stats(med[COW_ATS], med[COW_NULL_HOOK], reps), "");
+	note("cow_overhead", "%d reps of %lu COW faults a kind; median per rep",
+	     reps, npages);
+	note("cow_overhead",
+	     "turns of %d timed faults after an untimed one; rotating order",
+	     COW_TURN);
 	for (k = COW_UNBOUND_GUP; k < COW_NR; k++) {
 		snprintf(what, sizeof(what), "%s / unbound", cow_name[k]);
 		note_stat("cow_overhead", what,
@@ -650,9 +681,10 @@ static void bench_cow_overhead(void)
 	for (k = COW_ATS; k < COW_NR; k++) {
 		if (k == COW_ATS_COLD)
 			continue;
-		note("cow_overhead", "%s: warm-up misses %llu/%lu, hooks %llu, dropped %llu",
-		     cow_name[k], res[k].misses, npages, res[k].hook_calls,
-		     res[k].inval_entries);
+		note("cow_overhead",
+		     "%s: warm-up misses %llu, hooks %llu, dropped %llu (of %lu)",
+		     cow_name[k], res[k].misses, res[k].hook_calls,
+		     res[k].inval_entries, cow_pages(npages));
 	}
 }
 
@@ -895,6 +927,74 @@ static void bench_vs_dmirror(void)
 		close(fd[k]);
 }
 
+/* ---- windows: the concurrency check of the access windows --------------- */
+
+/*
+ * mnsim_bench.ko runs the device side on another CPU and the invalidation
+ * here (see its header). Passes when no invalidation returned while the
+ * device still used the page, every lookup of the other region completed
+ * while an invalidation waited, and the negative control (index update
+ * without waiting for windows) was caught returning early.
+ */
+static void bench_windows(void)
+{
+	unsigned int rounds = smoke ? 20 : 200, cpus = 0, n = 0;
+	unsigned int early = 0, hr = 0, ht = 0, xd = 0, xr = 0;
+	unsigned int ie = 0, ir = 0, it = 0;
+	unsigned long long khz = 0, hw = 0, xc = 0, iw = 0;
+	static char buf[4096];
+	char val[16], *line, *save;
+	ssize_t got;
+	int fd;
+
+	snprintf(val, sizeof(val), "%u", rounds);
+	write_file(BENCH_DEBUGFS "windows", val);
+	fd = open(BENCH_DEBUGFS "windows", O_RDONLY);
+	if (fd < 0)
+		die("open " BENCH_DEBUGFS "windows");
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "windows cpus %u", &cpus) == 1)
+			n++;
+		if (sscanf(line, "khz %llu", &khz) == 1)
+			n++;
+		n += sscanf(line, "windows hook early %u rounds %u timeouts %u waited %llu",
+			    &early, &hr, &ht, &hw) == 4;
+		n += sscanf(line, "windows lookup_x during %u of %u cycles %llu",
+			    &xd, &xr, &xc) == 3;
+		n += sscanf(line, "windows index early %u rounds %u timeouts %u waited %llu",
+			    &ie, &ir, &it, &iw) == 4;
+	}
+	if (cpus < 2) {
+		note("windows", "%u CPU online: no parallelism to check", cpus);
+		printf("bench-check: windows FAIL needs 2 CPUs\n");
+		return;
+	}
+	if (n != 5 || !khz)
+		die("windows: unexpected output from mnsim_bench.ko");
+	note("windows", "%u rounds, device on another CPU in Y's window %d us",
+	     rounds, 50);
+	note("windows",
+	     "sec_tlb_invalidate(Y): %u of %u early; waited %.0f ns (median)",
+	     early, hr, hw * 1e6 / khz);
+	note("windows",
+	     "lookups of X (other region) in the wait: %u of %u, %.0f ns (median)",
+	     xd, xr, xc * 1e6 / khz);
+	note("windows", "negative control, index update only: %u of %u early",
+	     ie, ir);
+	if (early || ht || it || hr != rounds || ir != rounds || xd != rounds ||
+	    ie < rounds / 2)
+		printf("bench-check: windows FAIL (%u early, %u/%u lookups, %s)\n",
+		       early, xd, xr, ht || it ? "timeouts" : "control missed");
+	else
+		printf("bench-check: windows ok (0 of %u early, %u lookups in the wait, %s %u)\n",
+		       hr, xd, "control caught", ie);
+	fflush(stdout);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct {
@@ -905,6 +1005,7 @@ static const struct {
 	{ "cow_overhead", bench_cow_overhead },
 	{ "read_vs_memcpy", bench_read_vs_memcpy },
 	{ "vs_dmirror", bench_vs_dmirror },
+	{ "windows", bench_windows },
 };
 
 int main(int argc, char **argv)

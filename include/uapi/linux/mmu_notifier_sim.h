@@ -295,8 +295,8 @@ struct mnsim_flush {
  * @inval_entries: (out) live entries dropped by invalidations and flushes
  * @full_flushes: (out) whole-TLB flushes (generation bumps)
  * @hook_calls: (out) calls of the secondary-TLB hook
- * @start_calls: (out) calls of invalidate_range_start()
- * @end_calls: (out) calls of invalidate_range_end()
+ * @start_calls: (out) calls of invalidate_range_start() (ATS: see below)
+ * @end_calls: (out) calls of invalidate_range_end() (ATS: see below)
  * @release_calls: (out) calls of release()
  * @walks: (out) page-table walks
  * @faults: (out) walks that faulted a page in
@@ -310,6 +310,14 @@ struct mnsim_flush {
  *
  * Counters are cumulative since BIND and survive UNBIND until the next BIND.
  * Compare deltas: the number of callbacks differs between kernels.
+ *
+ * An ATS device needs only the secondary-TLB hook (and release), and a
+ * binding registers invalidate_range_start()/end() only when someone
+ * watches them: BIND with %MNSIM_BIND_RECORD, or with the trace event
+ * enabled at that time, or the first MNSIM_IOC_PARK. Until then
+ * @start_calls and @end_calls stay 0 in ATS mode and no START or END event
+ * is emitted. (Each registered callback costs every page-table change of
+ * the address space: see Documentation/benchmarks.rst, P2.)
  */
 struct mnsim_stats {
 	__u32 flags;
@@ -382,7 +390,10 @@ struct mnsim_unbind {
  * releases it, the timeout passes, or it gets a fatal signal. Only ranges
  * for which mmu_notifier_range_blockable() holds are parked; others pass
  * and the park stays armed. UNBIND and close release and disarm every park.
- * EBUSY: %MNSIM_MAX_PARKS parks are armed or parked already.
+ * EBUSY: %MNSIM_MAX_PARKS parks are armed or parked already. In ATS mode
+ * the first PARK registers the range callbacks (see &struct mnsim_stats),
+ * which takes the bound address space's mmap_lock for write; ENOMEM or
+ * EINTR if that fails.
  */
 struct mnsim_park {
 	__u32 flags;

@@ -45,18 +45,46 @@
  * callbacks that do nothing; "hook" or "range" registers only that one.
  * Closing the file unregisters them.
  *
+ * And a concurrency check of the access windows of sec_tlb (issue 6: a
+ * lookup must not serialize with invalidations of unrelated ranges, and an
+ * invalidation must not return while an access through what it dropped is
+ * in flight), with real parallelism, which the uniprocessor KUnit kernels
+ * cannot give:
+ *   echo N > /sys/kernel/debug/mnsim_bench/windows   (N rounds; blocks)
+ *   cat /sys/kernel/debug/mnsim_bench/windows
+ * A kthread on another CPU plays the device: it opens the access window of
+ * page Y (window lock, lookup under the TLB lock), holds it for a while,
+ * and, once the invalidation of Y on this CPU has updated the index (the
+ * TLB's sequence moved) and so waits for the window, looks up page X of
+ * another region through its own window. This CPU plays the kernel: it
+ * calls sec_tlb_invalidate() for Y, the secondary-TLB hook's call, and
+ * checks that the device had finished with Y when it returned. A negative
+ * control does the same with the index update alone (__sec_tlb_invalidate()
+ * under the TLB lock, no wait), which must return early.
+ *
  * Result lines:
  *   khz <cycle counter frequency, kHz, calibrated against ktime_get_ns()>
  *   timer <rep> <cycles of an empty counter pair>
  *   same|rand|none <entries> <rep> <median cycles of one invalidation>
  *   loop <entries> <rep> <picoseconds per invalidate + re-insert>
  *   done <seconds the run took>
+ * and for windows:
+ *   windows cpus <online CPUs> rounds <N>
+ *   khz <cycle counter frequency>
+ *   windows hook early <n> rounds <n> timeouts <n> waited <median cycles>
+ *   windows lookup_x during <n> of <n> cycles <median>
+ *   windows index early <n> rounds <n> timeouts <n> waited <median cycles>
+ * "early": invalidations that returned while the device still used the
+ * page; "during": lookups of x that completed while the invalidation of y
+ * waited for the device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/irqflags.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
@@ -411,6 +439,259 @@ static const struct file_operations bench_fops = {
 	.llseek	= default_llseek,
 };
 
+/* ---- concurrency of the access windows ------------------------------- */
+
+/*
+ * How long the device keeps its window open, and the longest wait for the
+ * other side: by the clock, not by udelay() counts (under TCG a vCPU may
+ * not run for milliseconds, and the 6.1 guest's delay loop is calibrated on
+ * an unstable TSC).
+ */
+#define WIN_HOLD_US		50
+#define WIN_TIMEOUT_NS		(2 * NSEC_PER_SEC)
+#define WIN_MAX_ROUNDS		10000
+
+/**
+ * struct win_test - one run of the windows check
+ * @tlb: a TLB caching pages @y and @x, in regions with different windows
+ * @y: the page the kernel invalidates while the device uses it
+ * @x: the page the device looks up while that invalidation waits
+ * @round: the round the kernel side started (written by it)
+ * @opened: the last round whose window on @y the device opened
+ * @done: the last round whose access through @y the device finished
+ * @returned: the last round whose invalidation returned
+ * @timeouts: device waits that gave up (no invalidation came)
+ * @x_during: lookups of @x that completed while the invalidation of @y of
+ *	the same round had not returned
+ * @x_tries: lookups of @x made while an invalidation was seen in progress
+ * @x_cycles: cycles of each lookup of @x, in its own window
+ * @stop: the kernel side gave up; the device thread exits
+ *
+ * The fields the two CPUs share are read with READ_ONCE() and written with
+ * WRITE_ONCE(); the order that matters comes from the locks of the TLB
+ * under test, or is the subject of the check.
+ */
+struct win_test {
+	struct sec_tlb tlb;
+	unsigned long y;
+	unsigned long x;
+	int round;
+	int opened;
+	int done;
+	int returned;
+	unsigned int timeouts;
+	unsigned int x_during;
+	unsigned int x_tries;
+	u64 *x_cycles;
+	bool stop;
+};
+
+/* Spin until *@p == @v, at most WIN_TIMEOUT_NS; false on timeout. */
+static bool win_wait(const int *p, int v, const bool *stop)
+{
+	u64 deadline = ktime_get_ns() + WIN_TIMEOUT_NS;
+
+	while (READ_ONCE(*p) != v) {
+		if ((stop && READ_ONCE(*stop)) || ktime_get_ns() > deadline)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/* The device: one access window on y per round, a lookup of x inside it. */
+static int win_device(void *data)
+{
+	struct win_test *w = data;
+	struct sec_tlb *tlb = &w->tlb;
+	spinlock_t *wy = sec_tlb_window(tlb, w->y);
+	spinlock_t *wx = sec_tlb_window(tlb, w->x);
+	struct sec_tlb_xlate xl;
+	unsigned long seq;
+	u64 deadline;
+	int round;
+	bool hit;
+
+	for (round = 1; !READ_ONCE(w->stop); round++) {
+		if (!win_wait(&w->round, round, &w->stop))
+			break;
+		spin_lock(wy);
+		spin_lock(&tlb->lock);
+		__sec_tlb_lookup(tlb, w->y, SEC_TLB_R, &xl);
+		seq = tlb->seq;
+		spin_unlock(&tlb->lock);
+		WRITE_ONCE(w->opened, round);
+		/* The invalidation bumps the sequence when it drops y. */
+		deadline = ktime_get_ns() + WIN_TIMEOUT_NS;
+		while (READ_ONCE(tlb->seq) == seq && ktime_get_ns() < deadline)
+			cpu_relax();
+		if (READ_ONCE(tlb->seq) != seq) {
+			cycles_t c0 = get_cycles();
+
+			/* Another region, while y's invalidation is in flight. */
+			spin_lock(wx);
+			spin_lock(&tlb->lock);
+			hit = __sec_tlb_lookup(tlb, w->x, SEC_TLB_R, &xl);
+			spin_unlock(&tlb->lock);
+			spin_unlock(wx);
+			w->x_cycles[w->x_tries++] = get_cycles() - c0;
+			if (hit && READ_ONCE(w->returned) != round)
+				w->x_during++;
+		} else {
+			w->timeouts++;
+		}
+		udelay(WIN_HOLD_US);	/* the DMA through y */
+		WRITE_ONCE(w->done, round);
+		spin_unlock(wy);
+	}
+	/* Keep the thread until kthread_stop(), which must find it alive. */
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void win_insert(struct sec_tlb *tlb, unsigned long va, unsigned int i)
+{
+	struct sec_tlb_xlate x = {
+		.va = va,
+		.pfn = BENCH_PFN_BASE + i,
+		.shift = PAGE_SHIFT,
+		.perm = SEC_TLB_R,
+	};
+
+	spin_lock(&tlb->lock);
+	__sec_tlb_insert(tlb, &x);
+	spin_unlock(&tlb->lock);
+}
+
+/*
+ * @rounds rounds against a device thread on another CPU. @index_only: the
+ * negative control. Emits "windows hook|index early ..." and, for the hook
+ * path, the lookups of x.
+ */
+static int win_series(unsigned int rounds, bool index_only, u64 *waited)
+{
+	struct win_test *w = kzalloc(sizeof(*w), GFP_KERNEL);
+	unsigned int early = 0, timeouts = 0, i, cpu;
+	struct task_struct *dev;
+	int round, ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->x_cycles = kcalloc(rounds, sizeof(u64), GFP_KERNEL);
+	ret = w->x_cycles ? sec_tlb_init(&w->tlb, 4) : -ENOMEM;
+	if (ret)
+		goto out_free;
+	w->y = BENCH_VA_BASE;
+	w->x = BENCH_VA_BASE + PMD_SIZE;
+	while (sec_tlb_window(&w->tlb, w->x) == sec_tlb_window(&w->tlb, w->y))
+		w->x += PMD_SIZE;
+	win_insert(&w->tlb, w->x, 1);
+
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	dev = kthread_create(win_device, w, "mnsim_bench_win");
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out_destroy;
+	}
+	kthread_bind(dev, cpu);
+	wake_up_process(dev);
+
+	for (round = 1; round <= rounds; round++) {
+		u64 t0;
+
+		win_insert(&w->tlb, w->y, 0);
+		WRITE_ONCE(w->round, round);
+		if (!win_wait(&w->opened, round, NULL)) {
+			timeouts++;
+			break;
+		}
+		t0 = get_cycles();
+		if (index_only) {
+			spin_lock(&w->tlb.lock);
+			__sec_tlb_invalidate(&w->tlb, w->y, w->y + PAGE_SIZE);
+			spin_unlock(&w->tlb.lock);
+		} else {
+			sec_tlb_invalidate(&w->tlb, w->y, w->y + PAGE_SIZE);
+		}
+		waited[round - 1] = get_cycles() - t0;
+		/* The device must be done with y: the page may go now. */
+		early += READ_ONCE(w->done) != round;
+		WRITE_ONCE(w->returned, round);
+		if (!win_wait(&w->done, round, NULL)) {
+			timeouts++;
+			break;
+		}
+		cond_resched();
+	}
+	WRITE_ONCE(w->stop, true);
+	kthread_stop(dev);
+
+	bench_emit("windows %s early %u rounds %d timeouts %u waited %llu\n",
+		   index_only ? "index" : "hook", early, round - 1,
+		   timeouts + w->timeouts,
+		   round > 1 ? bench_median(waited, round - 1) : 0);
+	if (!index_only) {
+		for (i = 0; i < w->x_tries; i++)
+			waited[i] = w->x_cycles[i];
+		bench_emit("windows lookup_x during %u of %d cycles %llu\n",
+			   w->x_during, round - 1,
+			   w->x_tries ? bench_median(waited, w->x_tries) : 0);
+	}
+out_destroy:
+	sec_tlb_destroy(&w->tlb);
+out_free:
+	kfree(w->x_cycles);
+	kfree(w);
+	return ret;
+}
+
+/* Both series; the results in bench_out. */
+static int win_run(unsigned int rounds)
+{
+	u64 *waited;
+	int ret;
+
+	bench_out_len = 0;
+	if (!rounds || rounds > WIN_MAX_ROUNDS)
+		return -EINVAL;
+	bench_emit("windows cpus %u rounds %u\n", num_online_cpus(), rounds);
+	if (num_online_cpus() < 2)
+		return 0;
+	waited = kvcalloc(rounds, sizeof(u64), GFP_KERNEL);
+	if (!waited)
+		return -ENOMEM;
+	bench_emit("khz %llu\n", bench_calibrate());
+	ret = win_series(rounds, false, waited);
+	if (!ret)
+		ret = win_series(rounds, true, waited);
+	kvfree(waited);
+	return ret;
+}
+
+static ssize_t win_write(struct file *file, const char __user *ubuf,
+			 size_t len, loff_t *ppos)
+{
+	unsigned int rounds;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, len, 10, &rounds);
+	if (ret)
+		return ret;
+	if (mutex_lock_interruptible(&bench_lock))
+		return -EINTR;
+	ret = win_run(rounds);
+	mutex_unlock(&bench_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations win_fops = {
+	.owner	= THIS_MODULE,
+	.read	= bench_read,
+	.write	= win_write,
+	.llseek	= default_llseek,
+};
+
 /* ---- the null device of P2 ------------------------------------------- */
 
 /**
@@ -540,6 +821,7 @@ static int __init bench_init(void)
 	debugfs_create_file("inval_flat", 0600, bench_dir, NULL, &bench_fops);
 	debugfs_create_file("null_notifier", 0600, bench_dir, NULL,
 			    &bench_null_fops);
+	debugfs_create_file("windows", 0600, bench_dir, NULL, &win_fops);
 	return 0;
 }
 
