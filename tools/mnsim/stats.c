@@ -78,9 +78,10 @@ static int show(long ctx, int wide)
 	}
 	/* contexts=N entries=N max_total_entries=N */
 	printf("%s", line);
-	for (i = 0; i < ARRAY_SIZE(columns); i++)
+	for (i = 0; !wide && i < ARRAY_SIZE(columns); i++)
 		printf("%*s", columns[i].width, columns[i].title);
-	putchar('\n');
+	if (!wide)
+		putchar('\n');
 	while (fgets(line, sizeof(line), f)) {
 		if (ctx >= 0 && (field(line, "ctx", val, sizeof(val)) ||
 				 strtol(val, NULL, 10) != ctx))

@@ -4,7 +4,8 @@
 # mnsim attach against a running process (TAP). The target keeps COW-faulting
 # its pages while an emulated device bound to it scans them with the
 # coherence oracle on: ATS must report no violation, DEFER (with its range
-# ends held 50 ms) must report some, and Ctrl-C must stop a scan cleanly.
+# ends held 50 ms) must report some, mnsim stats must list the attached
+# device while it scans, and Ctrl-C must stop a scan cleanly.
 n=0
 fail=0
 
@@ -39,15 +40,31 @@ attach_run() {
 }
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 attach_run ats 0
 attach_run defer 1 --delay-end 50
 
 mnsim_cow_storm 4 &
 pid=$!
+# Let the shell's child exec first: attaching to the pre-exec mm would see
+# it released by the exec and report "process exited after 0 passes".
+usleep 200000
 mnsim attach "$pid" --interval 0 >/tmp/attach.out 2>&1 &
 scan=$!
 usleep 500000
+mnsim stats >/tmp/stats.out 2>&1
+src=$?
+mnsim stats --wide >>/tmp/stats.out 2>&1
+sed 's/^/# /' /tmp/stats.out
+# The table has a row whose TGID column is the target; the wide form names
+# the mode; the totals line counts at least this device.
+if [ "$src" = 0 ] && awk -v p="$pid" '$2 == p && $3 == "ats" { f = 1 } END { exit !f }' /tmp/stats.out &&
+   grep -q "tgid=$pid mode=ats " /tmp/stats.out &&
+   grep -q '^contexts=[1-9]' /tmp/stats.out; then
+	tap OK stats.lists_attached_device
+else
+	tap FAIL stats.lists_attached_device
+fi
 kill -INT "$scan"
 wait "$scan"
 rc=$?
