@@ -862,6 +862,7 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
 #define MNSIM_NEED_VERIFY	2	/* DEFER: the page's identity changed */
 #define MNSIM_HIT		3	/* a cached translation: access through it */
 #define MNSIM_FILLED		4	/* a walk was filled: access through it */
+#define MNSIM_NEED_VIEW		5	/* oracle: invalidated since the view */
 
 /**
  * mnsim_dma_window() - access a page through a TLB translation
@@ -1105,16 +1106,20 @@ static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
  * @va: device address
  * @write: the access is a write
  * @walked: a walk's translation to fill, or NULL to look @va up
- * @seq: what sec_tlb_read_begin() returned before that walk
+ * @seq: what sec_tlb_read_begin() returned before that walk or, for a
+ *	lookup by an oracle device, before the oracle's view
  * @x: receives the translation to access through
  * @call: per-call counters
  *
  * Fills @walked only if no invalidation raced its walk (the
- * fill-vs-invalidate argument of __mnsim_fill_ok()).
+ * fill-vs-invalidate argument of __mnsim_fill_ok()). An oracle device looks
+ * up only if no invalidation ran since its view was taken (see
+ * __mnsim_access_page()).
  *
  * Context: Atomic. Caller holds the window lock of @va, then tlb.lock.
  * Return: MNSIM_HIT or MNSIM_FILLED (access through *@x before leaving the
- * window), MNSIM_NEED_WALK, or -ESRCH if the address space exited.
+ * window), MNSIM_NEED_WALK, MNSIM_NEED_VIEW (take a new view), or -ESRCH if
+ * the address space exited.
  */
 static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 			     bool write, const struct sec_tlb_xlate *walked,
@@ -1133,6 +1138,8 @@ static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 		*x = *walked;
 		return MNSIM_FILLED;
 	}
+	if (ctx->oracle && sec_tlb_read_retry(tlb, seq))
+		return MNSIM_NEED_VIEW;
 	if (__sec_tlb_lookup(tlb, va, write ? SEC_TLB_W : SEC_TLB_R, x)) {
 		call->hits++;
 		return MNSIM_HIT;
@@ -1198,6 +1205,10 @@ static int __mnsim_window_access(struct mnsim_ctx *ctx,
  * cannot slip between them, and returns only after the access (see
  * sec_tlb_invalidate()).
  *
+ * The oracle judges a hit against a view of the CPU page table taken before
+ * the lookup, and only if no invalidation ran in between: see the comment
+ * at the view below.
+ *
  * Context: Process context; may sleep outside the window. Caller holds
  * bind_rwsem for read. Takes and releases the window lock of @va and,
  * inside it, tlb.lock.
@@ -1217,8 +1228,38 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	int ret;
 
 	for (;;) {
-		if (ctx->oracle && !have_walk)
+		if (ctx->oracle && !have_walk) {
+			/*
+			 * Sample the sequence before the view; re-check it
+			 * under tlb.lock before the lookup, in
+			 * __mnsim_translate(). Pairs with the bump in every
+			 * invalidation (__sec_tlb_bump_seq()), made under
+			 * tlb.lock, and orders like a fill's walk: the
+			 * smp_rmb() in sec_tlb_read_begin() against its
+			 * smp_wmb().
+			 *
+			 * A hit returns an entry E whose fill passed the same
+			 * check for its own walk W. If the PTE changed between
+			 * W and our view, the change was invalidated before
+			 * the view saw the new PTE: SOFT invalidates at range
+			 * start; for ATS, a COW, KSM or migration clears and
+			 * flushes (ptep_clear_flush()) before it sets the new
+			 * PTE, and a zap leaves it none until its flush, a
+			 * view the judge allows to be stale (unless a CPU
+			 * fault refills it before the flush, a window the
+			 * CPU's own TLBs have too and that the oracle cannot
+			 * tell from case B; a device fault instead replaces
+			 * E, see __sec_tlb_insert()). That bump came
+			 * after W's sample, so either E's fill failed or the
+			 * bump dropped E; or it came after our sample, and the
+			 * re-check fails: take a new view and look up again.
+			 * Fills and evictions need no bump: a fill inserts
+			 * what its walk saw, an eviction turns a hit into a
+			 * miss (a miss is filled from a walk, judged coherent).
+			 */
+			seq = sec_tlb_read_begin(tlb);
 			mnsim_oracle_begin(ctx, va, &cpu);
+		}
 		spin_lock(win);
 		spin_lock(&tlb->lock);
 		ret = __mnsim_translate(ctx, va, write,
@@ -1232,10 +1273,12 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		mnsim_oracle_end(&cpu);
 
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&
-		    ret != MNSIM_NEED_VERIFY)
+		    ret != MNSIM_NEED_VERIFY && ret != MNSIM_NEED_VIEW)
 			return ret;
 		if (++tries > MNSIM_MAX_TRIES)
 			return -EAGAIN;
+		if (ret == MNSIM_NEED_VIEW)
+			continue;	/* have_walk is false: a new view */
 		if (ret == MNSIM_NEED_VERIFY) {
 			ret = mnsim_defer_verify(ctx, va, &x);
 			if (ret)
@@ -2009,31 +2052,38 @@ union mnsim_ucmd {
 
 /*
  * @size: the structure as this kernel knows it; @min_size: its first release
- * (equal until a structure grows at its end).
+ * (equal until a structure grows at its end); @out: it has output fields.
  */
 struct mnsim_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
+	bool out;
 	int (*fn)(struct mnsim_ctx *ctx, void *data);
 };
 
-#define MNSIM_OP(_cmd, _fn, _struct)					\
+#define __MNSIM_OP(_cmd, _fn, _struct, _out)				\
 	[_IOC_NR(_cmd)] = {						\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union mnsim_ucmd) <	\
 					  sizeof(_struct)),		\
 		.min_size = sizeof(_struct),				\
+		.out = _out,						\
 		.fn = _fn,						\
 	}
+/* A command whose structure has output fields, and one with none. */
+#define MNSIM_OP(_cmd, _fn, _struct) \
+	__MNSIM_OP(_cmd, _fn, _struct, true)
+#define MNSIM_OP_IN(_cmd, _fn, _struct) \
+	__MNSIM_OP(_cmd, _fn, _struct, false)
 
 static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
 	MNSIM_OP(MNSIM_IOC_INFO, mnsim_ioctl_info, struct mnsim_info),
-	MNSIM_OP(MNSIM_IOC_BIND, mnsim_ioctl_bind, struct mnsim_bind),
-	MNSIM_OP(MNSIM_IOC_UNBIND, mnsim_ioctl_unbind, struct mnsim_unbind),
+	MNSIM_OP_IN(MNSIM_IOC_BIND, mnsim_ioctl_bind, struct mnsim_bind),
+	MNSIM_OP_IN(MNSIM_IOC_UNBIND, mnsim_ioctl_unbind, struct mnsim_unbind),
 	MNSIM_OP(MNSIM_IOC_DEV_READ, mnsim_ioctl_read, struct mnsim_access),
 	MNSIM_OP(MNSIM_IOC_DEV_WRITE, mnsim_ioctl_write, struct mnsim_access),
 	MNSIM_OP(MNSIM_IOC_DEV_RWV, mnsim_ioctl_rwv, struct mnsim_access_vec),
-	MNSIM_OP(MNSIM_IOC_FLUSH, mnsim_ioctl_flush, struct mnsim_flush),
+	MNSIM_OP_IN(MNSIM_IOC_FLUSH, mnsim_ioctl_flush, struct mnsim_flush),
 	MNSIM_OP(MNSIM_IOC_STATS, mnsim_ioctl_stats, struct mnsim_stats),
 	MNSIM_OP(MNSIM_IOC_PARK, mnsim_ioctl_park, struct mnsim_park),
 	MNSIM_OP(MNSIM_IOC_PARK_CTL, mnsim_ioctl_park_ctl, struct mnsim_park_ctl),
@@ -2046,6 +2096,14 @@ static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
  * rule). Shorter than the first release: -EINVAL. Longer: accepted only if the
  * tail is zero (copy_struct_from_user() gives -E2BIG). The result is copied
  * back even on error, so the per-call counters report partial progress.
+ *
+ * A structure that cannot be copied never turns a command that took effect
+ * into -EFAULT: many have effects a caller cannot see otherwise (BIND,
+ * UNBIND, PARK, PARK_CTL's release). A structure without output fields is
+ * never written. One with outputs is written before the command runs, with
+ * the caller's own bytes: if that fails, nothing has happened yet. A copy
+ * back that fails afterwards (another thread unmapped or protected the
+ * structure meanwhile) loses the outputs, not the command's own result.
  */
 static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -2068,9 +2126,12 @@ static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (ret)
 		return ret;
 
+	if (op->out && copy_to_user(uptr, &buf, min(usize, op->size)))
+		return -EFAULT;
+
 	ret = op->fn(ctx, &buf);
-	if (copy_to_user(uptr, &buf, min(usize, op->size)) && !ret)
-		ret = -EFAULT;
+	if (op->out && copy_to_user(uptr, &buf, min(usize, op->size)))
+		pr_debug_ratelimited("ioctl %#x: output lost\n", cmd);
 	return ret;
 }
 

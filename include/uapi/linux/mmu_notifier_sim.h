@@ -25,7 +25,18 @@
  * accepted only when every byte the kernel does not know is zero. Every
  * structure carries a ``flags`` word (unknown bits are refused) and
  * ``__reserved`` fields that must be zero. Output fields are always fully
- * written, including padding.
+ * written, including padding. BIND, UNBIND and FLUSH have no output fields
+ * and never write their structure. The other commands write it back
+ * unchanged before they act, so EFAULT for the structure itself means the
+ * command did nothing; should another thread unmap or write-protect it
+ * during the call, the outputs are lost but the return value stands.
+ *
+ * A command checks its arguments (EOPNOTSUPP, EINVAL, E2BIG) before the
+ * state of the device (ENXIO, EBUSY) or of the bound address space (ESRCH).
+ *
+ * After the bound process has exited, only device accesses fail, with
+ * ESRCH: FLUSH, STATS, PARK, PARK_CTL and READ_EVENTS succeed, UNBIND
+ * unbinds, and BIND is EBUSY until UNBIND.
  *
  * Addresses are user virtual addresses of the bound process. ``va`` and
  * ``len`` of a device access need no alignment; the range must not wrap and
@@ -44,14 +55,18 @@
  * EOPNOTSUPP an unknown bit in ``flags``; a mode this kernel cannot
  *            emulate (ATS where the kernel never calls the secondary-TLB
  *            hook, e.g. UML from 6.6)
- * EFAULT     a user buffer cannot be accessed; a device access hits an
- *            address that is not mapped, not permitted (a write to a
- *            read-only mapping), VM_IO/VM_PFNMAP or ZONE_DEVICE memory
+ * EFAULT     the structure cannot be read, or (a command with output
+ *            fields) cannot be written: the kernel writes it back
+ *            unchanged before acting, so the command did nothing; a user
+ *            buffer cannot be accessed; a device access hits an address
+ *            that is not mapped, not permitted (a write to a read-only
+ *            mapping), VM_IO/VM_PFNMAP or ZONE_DEVICE memory
  * ENXIO      the command needs a bound device and this one is not bound
  * EBUSY      BIND on a device that is already bound; PARK with every park
  *            slot in use
  * ESRCH      BIND: no such process, or it has no address space;
- *            device access: the bound address space has exited
+ *            device access (DEV_READ, DEV_WRITE, DEV_RWV): the bound
+ *            address space has exited; no other command fails so
  * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
  *            DEFER mode without CAP_SYS_ADMIN
  * ENOMEM     BIND could not preallocate the secondary TLB, or all bound
@@ -60,8 +75,9 @@
  * EIO        DEFER mode refused an access to a page the kernel freed (the
  *            seed's case A); the access did not happen
  * EINTR      a device access was interrupted by a fatal signal
- * ENOENT     %MNSIM_ACCESS_NOFAULT and the page is not present (or not
- *            writable, for a write)
+ * ENOENT     %MNSIM_ACCESS_NOFAULT and the page is not present, or the
+ *            address is not mapped or not accessible (PROT_NONE), or the
+ *            page is not writable, for a write
  * ========== ===========================================================
  */
 
@@ -207,7 +223,9 @@ struct mnsim_bind {
  * @flags: 0 or %MNSIM_ACCESS_NOFAULT (the command says read or write)
  * @__pad: must be 0
  * @va: first byte of the device access in the bound address space
- * @len: bytes to access, at most %MNSIM_MAX_ACCESS_LEN; 0 is a no-op
+ * @len: bytes to access, at most %MNSIM_MAX_ACCESS_LEN; 0 is a no-op on a
+ *	bound device, checked before @va and before whether the address space
+ *	has exited
  * @buf: caller's buffer that receives (read) or supplies (write) the data
  * @hits: (out) pages served from the secondary TLB
  * @misses: (out) pages that needed a page-table walk
@@ -235,7 +253,7 @@ struct mnsim_access {
  * @flags: %MNSIM_ACCESS_WRITE (else a read), %MNSIM_ACCESS_NOFAULT
  * @__pad: must be 0
  * @va: first byte in the bound address space
- * @len: bytes, at most %MNSIM_MAX_ACCESS_LEN
+ * @len: bytes, at most %MNSIM_MAX_ACCESS_LEN; 0 as in &mnsim_access.len
  * @buf: caller's buffer
  */
 struct mnsim_vec_range {

@@ -2977,12 +2977,8 @@ TEST_F(mnsim, cmd_table_after_exit)
  * A command's return value tells what happened: with the argument in
  * read-only memory (the kernel can read the command, but not write the
  * result back), BIND, UNBIND and PARK either succeed and take effect or
- * fail with EFAULT and change nothing.
- *
- * Expected to fail (XFAIL) until the module is fixed: mnsim_ioctl() runs
- * the command first and turns the failed copy back into EFAULT afterwards,
- * when the device is already bound, unbound or armed. A caller told EFAULT
- * by BIND believes the device unbound; its next BIND gets EBUSY.
+ * fail with EFAULT and change nothing. A caller told EFAULT by BIND
+ * believes the device unbound; were it bound, its next BIND would get EBUSY.
  */
 TEST_F(mnsim, cmd_result_tells_the_truth)
 {
@@ -3039,9 +3035,5 @@ TEST_F(mnsim, cmd_result_tells_the_truth)
 		       st.mode ? "bound" : "unbound");
 	close(fd2);
 }
-
-XFAIL_ADD(mnsim, ats, cmd_result_tells_the_truth);
-XFAIL_ADD(mnsim, soft, cmd_result_tells_the_truth);
-XFAIL_ADD(mnsim, defer, cmd_result_tells_the_truth);
 
 TEST_HARNESS_MAIN
