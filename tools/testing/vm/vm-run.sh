@@ -266,7 +266,8 @@ case "$kml" in
 	;;
 esac
 
-SPLAT='WARNING:|BUG:|Oops|Kernel panic|lockdep|possible circular locking|sleeping function called from invalid context|KASAN|refcount_t:|general protection fault|Call Trace:|UBSAN|blocked for more than [0-9]+ seconds|detected stalls? on CPU'
+# lockdep's reports, not its banner ("RCU lockdep checking is enabled").
+SPLAT='WARNING:|BUG:|Oops|Kernel panic|possible (circular|recursive) locking|inconsistent lock state|INFO: possible|INFO: trying to register non-static key|turning off the locking correctness validator|suspicious RCU usage|sleeping function called from invalid context|KASAN|refcount_t:|general protection fault|Call Trace:|UBSAN|blocked for more than [0-9]+ seconds|detected stalls? on CPU'
 splats=$(grep -nE "$SPLAT" "$LOG" | grep -v "Command line:" || true)
 if [ -n "$splats" ]; then
 	problems+=("kernel splat ($(grep -c . <<<"$splats") lines)")
