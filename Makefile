@@ -96,5 +96,10 @@ docs:
 check:
 	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
+# The kselftests on 6.1 and 6.12 built from source with lockdep, KASAN,
+# KFENCE, DEBUG_VM, DEBUG_ATOMIC_SLEEP and kmemleak (not run by CI).
+check-debug:
+	tools/testing/check-debug.sh
+
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
-	checkpatch vm-test demo kunit bench docs check
+	checkpatch vm-test demo kunit bench docs check check-debug

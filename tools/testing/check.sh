@@ -12,35 +12,8 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 LOGDIR=$CACHE/logs/check
 mkdir -p "$LOGDIR"
 
-total_pass=0
-total_fail=0
-summary=()
-
-# step NAME CMD...: run one suite, tee its output to $LOGDIR/NAME.log
-step() {
-	local name=$1 log line p f rc
-	shift
-	log=$LOGDIR/$name.log
-	echo "=== check: $name: $*"
-	"$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		p=${BASH_REMATCH[1]}
-		f=${BASH_REMATCH[2]}
-	elif [ "$rc" -eq 0 ]; then
-		p=1 f=0
-	else
-		p=0 f=1
-	fi
-	# A failing exit status always counts, even if the step's own line missed it.
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
-	total_pass=$((total_pass + p))
-	total_fail=$((total_fail + f))
-	summary+=("check: $name: $p passed, $f failed (exit $rc)")
-}
+# shellcheck source-path=SCRIPTDIR source=steps.sh
+. tools/testing/steps.sh
 
 read -r -a cp_files <<<"${CHECKPATCH_FILES:-}"
 if [ "${#cp_files[@]}" -eq 0 ]; then
@@ -78,7 +51,4 @@ for kver in 6.1 6.12; do
 	step "bench-smoke-$kver" tools/bench/run-bench.sh "$kver" --smoke
 done
 
-echo
-printf '%s\n' "${summary[@]}"
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+steps_report

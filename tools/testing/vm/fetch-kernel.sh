@@ -1,6 +1,8 @@
 #!/bin/bash
-# Usage: fetch-kernel.sh KVER        (KVER: 6.1 or 6.12)
+# Usage: fetch-kernel.sh KVER        (KVER: 6.1, 6.12, 6.1-debug or 6.12-debug)
 #
+# 6.1-debug and 6.12-debug are handed to build-debug-kernel.sh (a debug
+# kernel built from Debian's linux-source; same env file variables).
 # Finds the newest Debian amd64 kernel of that series (apt-cache, at run time),
 # downloads image + headers + kbuild debs into $CACHE/debs (apt-get download),
 # unpacks them into $CACHE/kernels/<krel>/root (image: only boot/), makes the
@@ -16,6 +18,9 @@ set -euo pipefail
 
 KVER=${1:-}
 check_kver "$KVER"
+case "$KVER" in
+*-debug) exec "$VM_DIR/build-debug-kernel.sh" "${KVER%-debug}" ;;
+esac
 ENV_FILE=$CACHE/kernels/$KVER.env
 
 need_pkgs gcc-12 make pahole dwarves sparse libelf1 libssl3 zlib1g binutils

@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KVER=${1:-}
-check_kver "$KVER"
+check_base_kver "$KVER"
 PKG=linux-source-$KVER
 SRC=$CACHE/src/$PKG
 STAMP=$SRC/.mnsim-unpacked

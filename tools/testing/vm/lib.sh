@@ -12,7 +12,8 @@
 #   apt_lists_sig                  changes whenever the apt lists change (cache key)
 #   fetch_deb PKG VERSION          apt-get download into $CACHE/debs once; prints the .deb path
 #   with_lock NAME                 take an exclusive flock on $CACHE/locks/NAME (held until exit)
-#   check_kver KVER                accept only 6.1 or 6.12
+#   check_kver KVER                accept 6.1, 6.12, 6.1-debug or 6.12-debug
+#   check_base_kver KVER           accept only 6.1 or 6.12 (Debian source/packages)
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # tools/testing/vm -> repository root (used by the scripts that source this)
@@ -104,9 +105,19 @@ with_lock() {
 	flock "$_lock_fd"
 }
 
+# A kernel flavour: Debian's own 6.1 or 6.12 kernel, or 6.1-debug/6.12-debug,
+# built from Debian's linux-source with debug.config (build-debug-kernel.sh).
 check_kver() {
 	case "${1:-}" in
+	6.1 | 6.12 | 6.1-debug | 6.12-debug) ;;
+	*) die "KVER must be 6.1 or 6.12 (Debian's kernels) or 6.1-debug or 6.12-debug (debug builds of their source) (got '${1:-}')" ;;
+	esac
+}
+
+# check_base_kver KVER: a Debian kernel series only (for source packages)
+check_base_kver() {
+	case "${1:-}" in
 	6.1 | 6.12) ;;
-	*) die "KVER must be 6.1 or 6.12 (got '${1:-}')" ;;
+	*) die "KVER must be 6.1 or 6.12 here (got '${1:-}')" ;;
 	esac
 }

@@ -175,6 +175,8 @@ if [ "$rc" = 0 ]; then
 	done
 fi
 for m in $loaded; do
+	# where the module's text was, to map a later kmemleak trace back to it
+	[ -e "$KML" ] && echo "MNSIM-VM-TEXT $m $(cat "/sys/module/$m/sections/.text" 2>/dev/null)"
 	if rmmod "$m"; then
 		echo "MNSIM-VM-RMMOD $m ok"
 	else
@@ -262,7 +264,9 @@ case "$kml" in
 "" | *"n=0") ;;
 *)
 	problems+=("kmemleak: ${kml##*n=} report(s)")
-	add_lines "$(grep -nE 'MNSIM-VM-KMEMLEAK|unreferenced object|^    \[<' "$LOG" | head -30 || true)"
+	# backtraces: 6.1 prints "[<addr>] sym", 6.12 "sym+off/size" or a bare
+	# address (a module already unloaded: see MNSIM-VM-TEXT for its base)
+	add_lines "$(grep -nE 'MNSIM-VM-(KMEMLEAK|TEXT)|unreferenced object|^    \[<|^    [A-Za-z_.0-9]+\+0x|^    0x[0-9a-f]+$' "$LOG" | head -40 || true)"
 	;;
 esac
 
