@@ -45,18 +45,6 @@ static int find_event(const struct mnsim_event *ev, int nr, int from,
 	return -1;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 FIXTURE(events)
 {
 	int fd;
@@ -203,8 +191,8 @@ TEST_F(events, tracepoint_fires)
 	ASSERT_EQ(0, access(MNSIM_EVENT_DIR "/enable", W_OK))
 		TH_LOG("%s missing: tracefs not mounted or no trace events",
 		       MNSIM_EVENT_DIR);
-	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
-	ASSERT_EQ(0, write_file(MNSIM_EVENT_DIR "/enable", "1"));
+	ASSERT_EQ(0, mnsim_write_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, mnsim_write_file(MNSIM_EVENT_DIR "/enable", "1"));
 
 	mem = mmap(NULL, self->ps, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -212,7 +200,7 @@ TEST_F(events, tracepoint_fires)
 	memset(mem, 1, self->ps);
 	EXPECT_EQ(0, _test_cmd_dev_read(self->fd, mem, sizeof(v), &v, NULL));
 
-	ASSERT_EQ(0, write_file(MNSIM_EVENT_DIR "/enable", "0"));
+	ASSERT_EQ(0, mnsim_write_file(MNSIM_EVENT_DIR "/enable", "0"));
 	fd = open(TRACEFS "/trace", O_RDONLY);
 	ASSERT_LE(0, fd);
 	n = read(fd, buf, sizeof(buf) - 1);

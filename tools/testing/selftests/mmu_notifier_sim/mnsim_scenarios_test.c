@@ -87,35 +87,6 @@ static __u64 pattern64(size_t off, unsigned int seed)
 	return v;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* PFN mapped at @va in @pid (0: self; root sees PFNs), 0 if not present. */
 static __u64 pagemap_pfn_of(pid_t pid, const void *va, size_t ps)
 {
@@ -451,10 +422,10 @@ FIXTURE_TEARDOWN(scen)
 		waitpid(self->child, NULL, 0);
 	}
 	if (self->ksm_saved) {
-		write_file(KSM_DIR "run", "0");
-		write_file(KSM_DIR "pages_to_scan", self->ksm_pages);
-		write_file(KSM_DIR "sleep_millisecs", self->ksm_sleep);
-		write_file(KSM_DIR "run", self->ksm_run);
+		mnsim_write_file(KSM_DIR "run", "0");
+		mnsim_write_file(KSM_DIR "pages_to_scan", self->ksm_pages);
+		mnsim_write_file(KSM_DIR "sleep_millisecs", self->ksm_sleep);
+		mnsim_write_file(KSM_DIR "run", self->ksm_run);
 	}
 	for (i = 0; i < NR_WORKERS; i++)
 		worker_stop(&self->w[i]);
@@ -956,19 +927,19 @@ TEST_F_TIMEOUT(scen, ksm_merge_then_cow, 120)
 	EXPECT_EQ(0, memcmp(buf, mem, len));
 	ASSERT_EQ(0, madvise(mem, len, MADV_MERGEABLE));
 
-	ASSERT_EQ(0, read_file(KSM_DIR "run", self->ksm_run, sizeof(tmp)));
-	ASSERT_EQ(0, read_file(KSM_DIR "pages_to_scan", self->ksm_pages,
-			       sizeof(tmp)));
-	ASSERT_EQ(0, read_file(KSM_DIR "sleep_millisecs", self->ksm_sleep,
-			       sizeof(tmp)));
+	ASSERT_EQ(0, mnsim_read_file(KSM_DIR "run", self->ksm_run, sizeof(tmp)));
+	ASSERT_EQ(0, mnsim_read_file(KSM_DIR "pages_to_scan", self->ksm_pages,
+				     sizeof(tmp)));
+	ASSERT_EQ(0, mnsim_read_file(KSM_DIR "sleep_millisecs", self->ksm_sleep,
+				     sizeof(tmp)));
 	self->ksm_saved = true;
-	ASSERT_EQ(0, write_file(KSM_DIR "pages_to_scan", "1000"));
-	ASSERT_EQ(0, write_file(KSM_DIR "sleep_millisecs", "5"));
+	ASSERT_EQ(0, mnsim_write_file(KSM_DIR "pages_to_scan", "1000"));
+	ASSERT_EQ(0, mnsim_write_file(KSM_DIR "sleep_millisecs", "5"));
 	test_cmd_stats(&s0);
 
 	/* ksmd's first range on P0 is write_protect_page(): park its end. */
 	test_cmd_park(MNSIM_PARK_END, PARK_MS, mem, NULL);
-	ASSERT_EQ(0, write_file(KSM_DIR "run", "1"));
+	ASSERT_EQ(0, mnsim_write_file(KSM_DIR "run", "1"));
 	ret = mnsim_wait_parked(self->fd, 1, 30000);
 	ASSERT_EQ(0, ret)
 		TH_LOG("ksmd never write-protected P0");
@@ -1015,7 +986,7 @@ TEST_F_TIMEOUT(scen, ksm_merge_then_cow, 120)
 	}
 	ASSERT_TRUE(ksm_merged(mem, ps))
 		TH_LOG("KSM did not merge P1..P3 in 30 s");
-	ASSERT_EQ(0, write_file(KSM_DIR "run", "0"));
+	ASSERT_EQ(0, mnsim_write_file(KSM_DIR "run", "0"));
 	/* No device write lost: P0 carries the device's bytes. */
 	EXPECT_EQ(d1, ld64(mem));
 	EXPECT_EQ(0, memcmp(mem + 8, src + 8, ps - 8));

@@ -149,41 +149,12 @@ static bool join_within(pthread_t t, unsigned int ms)
 	return !pthread_timedjoin_np(t, NULL, &ts);
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 static long ksm_value(const char *name)
 {
 	char path[128], buf[32];
 
 	snprintf(path, sizeof(path), KSM_DIR "%s", name);
-	if (read_file(path, buf, sizeof(buf)))
+	if (mnsim_read_file(path, buf, sizeof(buf)))
 		return -1;
 	return strtol(buf, NULL, 10);
 }
@@ -803,9 +774,9 @@ FIXTURE_TEARDOWN(stress)
 		waitpid(self->child, NULL, 0);
 	}
 	if (self->ksm_saved) {
-		write_file(KSM_DIR "run", self->ksm_run);
-		write_file(KSM_DIR "pages_to_scan", self->ksm_pages);
-		write_file(KSM_DIR "sleep_millisecs", self->ksm_sleep);
+		mnsim_write_file(KSM_DIR "run", self->ksm_run);
+		mnsim_write_file(KSM_DIR "pages_to_scan", self->ksm_pages);
+		mnsim_write_file(KSM_DIR "sleep_millisecs", self->ksm_sleep);
 	}
 }
 
@@ -852,18 +823,18 @@ TEST_F_TIMEOUT(stress, mixed, 180)
 
 	/* KSM: fast, restored by the teardown */
 	if (!access(KSM_DIR "run", W_OK)) {
-		ASSERT_EQ(0, read_file(KSM_DIR "run", self->ksm_run, 32));
-		ASSERT_EQ(0, read_file(KSM_DIR "pages_to_scan",
-				       self->ksm_pages, 32));
-		ASSERT_EQ(0, read_file(KSM_DIR "sleep_millisecs",
-				       self->ksm_sleep, 32));
+		ASSERT_EQ(0, mnsim_read_file(KSM_DIR "run", self->ksm_run, 32));
+		ASSERT_EQ(0, mnsim_read_file(KSM_DIR "pages_to_scan",
+					     self->ksm_pages, 32));
+		ASSERT_EQ(0, mnsim_read_file(KSM_DIR "sleep_millisecs",
+					     self->ksm_sleep, 32));
 		chomp(self->ksm_run);
 		chomp(self->ksm_pages);
 		chomp(self->ksm_sleep);
 		self->ksm_saved = true;
-		ASSERT_EQ(0, write_file(KSM_DIR "pages_to_scan", "2000"));
-		ASSERT_EQ(0, write_file(KSM_DIR "sleep_millisecs", "2"));
-		ASSERT_EQ(0, write_file(KSM_DIR "run", "1"));
+		ASSERT_EQ(0, mnsim_write_file(KSM_DIR "pages_to_scan", "2000"));
+		ASSERT_EQ(0, mnsim_write_file(KSM_DIR "sleep_millisecs", "2"));
+		ASSERT_EQ(0, mnsim_write_file(KSM_DIR "run", "1"));
 	}
 	full_scans = ksm_value("full_scans");
 

@@ -125,6 +125,40 @@ static inline int _test_cmd_sized(int fd, unsigned int nr, void *cmd,
 	return ret;
 }
 
+/* Read a small sysfs/tracefs file into @buf (NUL-terminated). */
+static inline int mnsim_read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Write @s to a sysfs/tracefs file in one write(); O_TRUNC, so that "" to
+ * tracefs's "trace" clears the buffer. Return: 0 or -errno.
+ */
+static inline int mnsim_write_file(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
 static inline int mnsim_open(void)
 {
 	return open(MNSIM_DEV_PATH, O_RDWR | O_CLOEXEC);
