@@ -1306,24 +1306,6 @@ TEST_F(mnsim_dev, bind_credentials)
 	waitpid(tgt_nobody, NULL, 0);
 }
 
-/* PFN of the page mapped at @va (needs CAP_SYS_ADMIN), 0 if none. */
-static __u64 pagemap_pfn(const void *va, size_t ps)
-{
-	__u64 ent = 0;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / ps * sizeof(ent)) !=
-	    sizeof(ent))
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
 #define FILL8	0xa5U
 #define FILL32	0xa5a5a5a5U
 #define FILL64	0xa5a5a5a5a5a5a5a5ULL
@@ -1381,8 +1363,8 @@ TEST_F(mnsim_dev, output_hygiene_unprivileged)
 		ASSERT_NE(NULL, ev);
 		mnsim_fill(mem, 2 * ps, SEED_A);
 		mnsim_fill(buf, 2 * ps, SEED_B);
-		pfn[0] = pagemap_pfn(mem, ps);
-		pfn[1] = pagemap_pfn(mem + ps, ps);
+		pfn[0] = mnsim_pagemap_pfn(mem, ps);
+		pfn[1] = mnsim_pagemap_pfn(mem + ps, ps);
 		ASSERT_NE(0ULL, pfn[0]);
 		ASSERT_NE(0ULL, pfn[1]);
 		cap = read_param("max_capacity");

@@ -87,34 +87,6 @@ static __u64 pattern64(size_t off, unsigned int seed)
 	return v;
 }
 
-/* PFN mapped at @va in @pid (0: self; root sees PFNs), 0 if not present. */
-static __u64 pagemap_pfn_of(pid_t pid, const void *va, size_t ps)
-{
-	char path[64];
-	__u64 ent = 0;
-	int fd;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/pagemap");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / ps * sizeof(ent)) !=
-	    sizeof(ent))
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
-static __u64 pagemap_pfn(const void *va, size_t ps)
-{
-	return pagemap_pfn_of(0, va, ps);
-}
-
 /*
  * AnonHugePages, in kB, of the VMA containing @va (/proc/self/smaps), or -1.
  * Allocates: never call it in a park window.
@@ -778,12 +750,12 @@ TEST_F(scen, cow_reuse_after_fork)
 	ASSERT_EQ(0, _test_cmd_stats(fd2, &c0));
 	/* Only the child's mapping may hold the page, or it copies. */
 	ASSERT_EQ(0, lru_drain_all(&got));
-	pfn = pagemap_pfn_of(pid, mem, ps);
+	pfn = mnsim_pagemap_pfn_of(pid, mem, ps);
 	ASSERT_NE(0ULL, pfn);
 
 	ASSERT_EQ(0, mnsim_send(ch.to_child[1], 'w'));
 	ASSERT_EQ('k', mnsim_recv(ch.to_parent[0]));
-	ASSERT_EQ(pfn, pagemap_pfn_of(pid, mem, ps))
+	ASSERT_EQ(pfn, mnsim_pagemap_pfn_of(pid, mem, ps))
 		TH_LOG("the child's write copied instead of reusing the page");
 
 	got = 0;
@@ -839,7 +811,7 @@ TEST_F_TIMEOUT(scen, zero_page_write_fault, 60)
 	EXPECT_EQ(0ULL, ld64(mem + ps));	/* the CPU maps the zero page too */
 	test_cmd_dev_read(mem + ps, ps, buf, NULL);
 	EXPECT_TRUE(mnsim_all(buf, ps, 0));
-	EXPECT_EQ(pagemap_pfn(mem, ps), pagemap_pfn(mem + ps, ps))
+	EXPECT_EQ(mnsim_pagemap_pfn(mem, ps), mnsim_pagemap_pfn(mem + ps, ps))
 		TH_LOG("both pages should map the zero page");
 	test_cmd_stats(&s0);
 
@@ -871,10 +843,10 @@ TEST_F_TIMEOUT(scen, zero_page_write_fault, 60)
 
 static bool ksm_merged(unsigned char *mem, size_t ps)
 {
-	__u64 p1 = pagemap_pfn(mem + ps, ps);
+	__u64 p1 = mnsim_pagemap_pfn(mem + ps, ps);
 
-	return p1 && p1 == pagemap_pfn(mem + 2 * ps, ps) &&
-	       p1 == pagemap_pfn(mem + 3 * ps, ps);
+	return p1 && p1 == mnsim_pagemap_pfn(mem + 2 * ps, ps) &&
+	       p1 == mnsim_pagemap_pfn(mem + 3 * ps, ps);
 }
 
 /*
@@ -990,7 +962,7 @@ TEST_F_TIMEOUT(scen, ksm_merge_then_cow, 120)
 	/* No device write lost: P0 carries the device's bytes. */
 	EXPECT_EQ(d1, ld64(mem));
 	EXPECT_EQ(0, memcmp(mem + 8, src + 8, ps - 8));
-	EXPECT_NE(pagemap_pfn(mem, ps), pagemap_pfn(mem + ps, ps));
+	EXPECT_NE(mnsim_pagemap_pfn(mem, ps), mnsim_pagemap_pfn(mem + ps, ps));
 	test_cmd_dev_read(mem, ps, buf, NULL);
 	EXPECT_EQ(0, memcmp(buf, mem, ps));
 
@@ -1002,7 +974,7 @@ TEST_F_TIMEOUT(scen, ksm_merge_then_cow, 120)
 
 	/* A CPU write breaks P2's COW, parked in its range end. */
 	parked_cow_read(_metadata, self, variant, mem + 2 * ps, v, tag, false);
-	EXPECT_NE(pagemap_pfn(mem + 2 * ps, ps), pagemap_pfn(mem + ps, ps));
+	EXPECT_NE(mnsim_pagemap_pfn(mem + 2 * ps, ps), mnsim_pagemap_pfn(mem + ps, ps));
 
 	/* A device write breaks P3's: it lands, P1 keeps the shared bytes. */
 	mnsim_fill(src + 3 * ps, ps, SEED_D);

@@ -125,6 +125,34 @@ static inline int _test_cmd_sized(int fd, unsigned int nr, void *cmd,
 	return ret;
 }
 
+/* PFN mapped at @va in @pid (0: self; root sees PFNs), 0 if not present. */
+static inline __u64 mnsim_pagemap_pfn_of(pid_t pid, const void *va, size_t ps)
+{
+	char path[64];
+	__u64 ent = 0;
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / ps * sizeof(ent)) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))
+		return 0;
+	return ent & ((1ULL << 55) - 1);
+}
+
+static inline __u64 mnsim_pagemap_pfn(const void *va, size_t ps)
+{
+	return mnsim_pagemap_pfn_of(0, va, ps);
+}
+
 /* Read a small sysfs/tracefs file into @buf (NUL-terminated). */
 static inline int mnsim_read_file(const char *path, char *buf, size_t len)
 {
