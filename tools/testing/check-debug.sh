@@ -10,7 +10,7 @@
 # debugging on (check_debug_log below).  Ends with "N passed, N failed".
 # Env: VM_TIMEOUT (seconds per guest run; default here 1800: TCG with KASAN
 # and lockdep is many times slower than the stock kernels' run), VM_ACCEL
-# (default here tcg,thread=single; see below).
+# (vm-run.sh's).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 VM=tools/testing/vm
@@ -18,12 +18,6 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 LOGDIR=$CACHE/logs/check-debug
 mkdir -p "$LOGDIR"
 export VM_TIMEOUT=${VM_TIMEOUT:-1800}
-# One host thread for all vCPUs.  With QEMU 7.2's multi-threaded TCG, live
-# patching of kernel text (text_poke_bp: static keys and static calls, e.g.
-# when a trace event is enabled) makes a vCPU run a stale int3: "Oops: int3"
-# in __schedule on 6.12, a silent hang on 6.1 -- stock Debian kernels too,
-# with no module loaded.  Single-threaded TCG still interleaves the vCPUs.
-export VM_ACCEL=${VM_ACCEL:-tcg,thread=single}
 
 # shellcheck source-path=SCRIPTDIR source=steps.sh
 . tools/testing/steps.sh

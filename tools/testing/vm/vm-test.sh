@@ -10,13 +10,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# One host thread for all vCPUs: with QEMU 7.2's multi-threaded TCG, the
-# kernel's live text patching (static keys/calls, e.g. when a test enables
-# a trace event) can make a vCPU execute a stale int3 ("Oops: int3" on
-# 6.12, a silent hang on 6.1), stock kernels included, no module loaded.
-# Single-threaded TCG still interleaves the two vCPUs.
-export VM_ACCEL=${VM_ACCEL:-tcg,thread=single}
-
 DEMO=0
 if [ "${1:-}" = --demo ]; then
 	DEMO=1
