@@ -1260,7 +1260,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			seq = sec_tlb_read_begin(tlb);
 			mnsim_oracle_begin(ctx, va, &cpu);
 		}
-		spin_lock(win);
+		sec_tlb_window_open(tlb, win);
 		spin_lock(&tlb->lock);
 		ret = __mnsim_translate(ctx, va, write,
 					have_walk ? &walked : NULL, seq, &x,
@@ -1269,7 +1269,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		if (ret == MNSIM_HIT || ret == MNSIM_FILLED)
 			ret = __mnsim_window_access(ctx, &x, ret, va, ubuf,
 						    len, write, &cpu, call);
-		spin_unlock(win);
+		sec_tlb_window_close(tlb, win);
 		mnsim_oracle_end(&cpu);
 
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&

@@ -68,6 +68,7 @@ int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity)
 
 	memset(tlb, 0, sizeof(*tlb));
 	spin_lock_init(&tlb->lock);
+	atomic_set(&tlb->nr_open, 0);
 	for (i = 0; i < SEC_TLB_WINDOWS; i++)
 		spin_lock_init(&tlb->windows[i]);
 	tlb->capacity = capacity;
@@ -416,11 +417,26 @@ static __always_inline unsigned int sec_tlb_do_invalidate(struct sec_tlb *tlb,
 		return n;
 	}
 	__sec_tlb_bump_seq(tlb);
+	tlb->stats.inval_calls++;
+	if (likely(end - start == PAGE_SIZE && PAGE_ALIGNED(start) &&
+		   !tlb->nr_pmd)) {
+		/*
+		 * The hook's common case (a COW, a KSM merge, one page
+		 * unmapped or migrated) with no PMD entry to probe for: one
+		 * hash probe, no loop.
+		 */
+		struct sec_tlb_entry *e = __sec_tlb_find(tlb, start, PAGE_SHIFT);
+
+		if (!e)
+			return 0;
+		__sec_tlb_bury(tlb, e);
+		tlb->stats.inval_entries++;
+		return 1;
+	}
 	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
 		n = __sec_tlb_drop_probe(tlb, start, end - 1);
 	else if (start < end)
 		n = __sec_tlb_drop(tlb, start, end - 1);
-	tlb->stats.inval_calls++;
 	tlb->stats.inval_entries += n;
 	return n;
 }
@@ -479,6 +495,16 @@ void sec_tlb_windows_of(unsigned long start, unsigned long end,
 }
 EXPORT_SYMBOL_GPL(sec_tlb_windows_of);
 
+/*
+ * No access window is open: an invalidation that has made its index update
+ * has none to wait for. See the third pair in sec_tlb_invalidate().
+ */
+static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
+{
+	/* Pairs with the RELEASE in sec_tlb_window_close(). */
+	return !atomic_read_acquire(&tlb->nr_open);
+}
+
 /**
  * sec_tlb_wait_windows() - wait for the access windows of a range to end
  * @tlb: the TLB
@@ -490,7 +516,10 @@ EXPORT_SYMBOL_GPL(sec_tlb_windows_of);
  * has ended when it returns. A window opened since may be running, but its
  * lookup came after the caller's index update. Windows of other regions
  * are not waited for, unless they share a lock by hash. One lock for a
- * range in one region (a page, a PMD); at most %SEC_TLB_WINDOWS.
+ * range in one region (a page, a PMD); at most %SEC_TLB_WINDOWS; none when
+ * no access window is open at all.
+ *
+ * Call it after the index update (under @tlb->lock) it completes.
  *
  * Context: Any context, including under a page-table lock. Caller holds no
  * window lock and not @tlb->lock. Spins while a device access of the range
@@ -502,6 +531,8 @@ void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
 	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
 	unsigned int i;
 
+	if (sec_tlb_windows_idle(tlb))
+		return;
 	sec_tlb_windows_of(start, end, mask);
 	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
 		spin_lock(&tlb->windows[i]);
@@ -510,12 +541,17 @@ void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
 }
 EXPORT_SYMBOL_GPL(sec_tlb_wait_windows);
 
-/* sec_tlb_wait_windows(), its common case (one region: a page, a PMD) inline. */
+/*
+ * sec_tlb_wait_windows(), its common cases inline: no window open (the
+ * device is idle between its accesses), or one region (a page, a PMD).
+ */
 static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
 						    unsigned long start,
 						    unsigned long end)
 {
-	if (likely(start < end && (start ^ (end - 1)) < PMD_SIZE)) {
+	if (likely(sec_tlb_windows_idle(tlb)))
+		return;
+	if (start < end && (start ^ (end - 1)) < PMD_SIZE) {
 		spinlock_t *w = sec_tlb_window(tlb, start);
 
 		spin_lock(w);
@@ -549,6 +585,13 @@ static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
  *     window(R) only after A's spin_unlock(window(R)). A's copy
  *     happens-before that RELEASE, which happens-before I's ACQUIRE of
  *     window(R), which happens-before I's return.
+ *  3. Idle: I skips the windows when it reads @tlb->nr_open as 0 after its
+ *     section. A counted itself (sec_tlb_window_open()) before its own
+ *     section, which I's follows, so I reads A's increment or a later
+ *     value. Every window uncounts only after it counted, so 0 means A's
+ *     decrement came before the value read: A's copy happens-before that
+ *     RELEASE (sec_tlb_window_close()), which heads a release sequence (the
+ *     counter changes only by atomic RMW) that I's ACQUIRE reads from.
  *
  * The windows passed are those of every region of the range, not only of
  * the entries dropped: A may be using a translation whose entry another
@@ -559,7 +602,8 @@ static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
  * for accesses of its own regions (or of one sharing a window lock by hash).
  *
  * Context: Any context, including under a page-table lock. Takes and releases
- * @tlb->lock, then the window locks of the range. Caller holds none of them.
+ * @tlb->lock, then the window locks of the range when an access window is
+ * open. Caller holds none of them.
  * Return: the number of entries dropped.
  */
 unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
@@ -580,7 +624,7 @@ EXPORT_SYMBOL_GPL(sec_tlb_invalidate);
  * @tlb: the TLB
  *
  * Context: Any context. Takes and releases @tlb->lock, then every window
- * lock. Caller holds none of them.
+ * lock when an access window is open. Caller holds none of them.
  */
 void sec_tlb_flush_all(struct sec_tlb *tlb)
 {

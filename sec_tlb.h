@@ -33,14 +33,16 @@
  *    lookup (or fill) that yields the translation to the end of the DMA,
  *    under the window lock of the 2 MiB region of its address, one of
  *    %SEC_TLB_WINDOWS spinlocks chosen by a hash of the region
- *    (sec_tlb_window()). Lock order: window -> &sec_tlb.lock.
+ *    (sec_tlb_window()), between sec_tlb_window_open() and
+ *    sec_tlb_window_close(). Lock order: window -> &sec_tlb.lock.
  *
  * An invalidation drops its entries under &sec_tlb.lock, releases it, and
  * then passes through (takes and releases) the window lock of every region
- * of its range (sec_tlb_wait_windows()). It returns only after each access
- * window that could have looked up one of its entries has ended; accesses
- * in other regions, and their lookups, never wait for it. See
- * sec_tlb_invalidate() for the argument.
+ * of its range (sec_tlb_wait_windows()), unless no access window is open
+ * at all (&sec_tlb.nr_open). It returns only after each access window that
+ * could have looked up one of its entries has ended; accesses in other
+ * regions, and their lookups, never wait for it. See sec_tlb_invalidate()
+ * for the argument.
  */
 #ifndef _SEC_TLB_H
 #define _SEC_TLB_H
@@ -140,10 +142,16 @@ struct sec_tlb_stats {
 
 /**
  * struct sec_tlb - a secondary TLB
- * @lock: protects every field below but @windows, and the entries. Taken
+ * @lock: protects every field below but @nr_open and @windows, and the
+ *	entries. Taken
  *	from the secondary-TLB hook under the page-table lock: the lock order
  *	is PTL -> @windows -> @lock, and nothing that sleeps, allocates or
  *	takes a page-table lock may run under it.
+ * @nr_open: access windows open: sec_tlb_window_open() counts one before
+ *	its lookup section, sec_tlb_window_close() uncounts it (RELEASE) after
+ *	the access. Atomic, not under @lock. An invalidation that reads 0 after
+ *	its index update (ACQUIRE) has no window to wait for: see
+ *	sec_tlb_invalidate().
  * @seq: invalidation sequence; bumped by every invalidation, before any entry
  *	is dropped. A fill samples it with sec_tlb_read_begin() before walking
  *	the page table and re-checks it under @lock with sec_tlb_read_retry().
@@ -177,6 +185,7 @@ struct sec_tlb_stats {
  */
 struct sec_tlb {
 	spinlock_t lock;	/* see above */
+	atomic_t nr_open;
 	unsigned long seq;
 	unsigned long gen;
 	unsigned int nr_live;
@@ -236,6 +245,47 @@ static inline unsigned int sec_tlb_window_idx(unsigned long va)
 static inline spinlock_t *sec_tlb_window(struct sec_tlb *tlb, unsigned long va)
 {
 	return &tlb->windows[sec_tlb_window_idx(va)];
+}
+
+/**
+ * sec_tlb_window_open() - open the access window of an address
+ * @tlb: the TLB
+ * @w: sec_tlb_window() of the address
+ *
+ * Call before the lookup or fill that yields the translation to access
+ * through, and keep the window open until the access through it has ended.
+ * The count is taken before the caller's &sec_tlb.lock section, so an
+ * invalidation whose own section comes after it sees it (see
+ * sec_tlb_invalidate()).
+ *
+ * Context: Any context; caller holds no window lock of @tlb (but may hold
+ * one of another region, as nested) and not @tlb->lock. Takes @w, held on
+ * return.
+ */
+static inline void sec_tlb_window_open(struct sec_tlb *tlb, spinlock_t *w)
+	__acquires(w)
+{
+	spin_lock(w);
+	atomic_inc(&tlb->nr_open);
+}
+
+/**
+ * sec_tlb_window_close() - close an access window
+ * @tlb: the TLB
+ * @w: the lock sec_tlb_window_open() took
+ *
+ * Context: Caller holds @w (from sec_tlb_window_open()), not @tlb->lock.
+ * Releases @w.
+ */
+static inline void sec_tlb_window_close(struct sec_tlb *tlb, spinlock_t *w)
+	__releases(w)
+{
+	/*
+	 * The access is over: a RELEASE, read by the ACQUIRE in
+	 * sec_tlb_windows_idle() of an invalidation that then does not wait.
+	 */
+	atomic_dec_return_release(&tlb->nr_open);
+	spin_unlock(w);
 }
 
 /**

@@ -643,7 +643,7 @@ static unsigned long window_other_page(unsigned long start, unsigned long end)
  * device and the secondary-TLB hook run it (sec_tlb_invalidate() is the
  * index update, then sec_tlb_wait_windows()):
  *
- *   device A: lock window(Y); lookup Y (tlb.lock) ............ copy ... unlock
+ *   device A: open window(Y); lookup Y (tlb.lock) ............ copy ... close
  *   hook I:               drop Y (tlb.lock) | wait for window(Y) ......... |
  *   device B:                                 lock window(X); lookup X; unlock
  *
@@ -671,7 +671,7 @@ static void sec_tlb_window_test(struct kunit *test)
 		tlb_insert(tlb, &tx);
 
 	/* A: the window of Y, then its lookup. */
-	spin_lock(wy);
+	sec_tlb_window_open(tlb, wy);
 	spin_lock(&tlb->lock);
 	KUNIT_EXPECT_TRUE(test, __sec_tlb_lookup(tlb, LO, SEC_TLB_R, &out));
 	if (c->evicted)
@@ -701,8 +701,12 @@ static void sec_tlb_window_test(struct kunit *test)
 	spin_unlock(&tlb->lock);
 	spin_unlock(wx);
 
+	/* I sees A's window counted, so it will not skip the wait. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&tlb->nr_open), 1);
+
 	/* A's copy is over; I's wait returns; Y is gone for good. */
-	spin_unlock(wy);
+	sec_tlb_window_close(tlb, wy);
+	KUNIT_EXPECT_EQ(test, atomic_read(&tlb->nr_open), 0);
 	sec_tlb_wait_windows(tlb, c->start, c->end);
 	KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, 0));
 	sec_tlb_destroy(tlb);

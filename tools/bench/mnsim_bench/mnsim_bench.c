@@ -515,7 +515,7 @@ static int win_device(void *data)
 	for (round = 1; !READ_ONCE(w->stop); round++) {
 		if (!win_wait(&w->round, round, &w->stop))
 			break;
-		spin_lock(wy);
+		sec_tlb_window_open(tlb, wy);
 		spin_lock(&tlb->lock);
 		__sec_tlb_lookup(tlb, w->y, SEC_TLB_R, &xl);
 		seq = tlb->seq;
@@ -542,7 +542,7 @@ static int win_device(void *data)
 		}
 		udelay(WIN_HOLD_US);	/* the DMA through y */
 		WRITE_ONCE(w->done, round);
-		spin_unlock(wy);
+		sec_tlb_window_close(tlb, wy);
 	}
 	/* Keep the thread until kthread_stop(), which must find it alive. */
 	while (!kthread_should_stop())
