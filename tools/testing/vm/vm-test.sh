@@ -75,6 +75,7 @@ QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
 	--bin "$OUT/mnsim_share_test" --run "mnsim_share_test" \
 	--bin "$OUT/mnsim_stress" --run "mnsim_stress --secs ${STRESS_SECS:-15}" \
 	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
+	--bin "$ST/mnsim_tap.sh" \
 	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" \
 	--bin "$OUT/mnsim_hold" \
 	--bin "$ST/mnsim_rmmod_test.sh" --run "mnsim_rmmod_test.sh" --tap

@@ -6,18 +6,8 @@
 # coherence oracle on: ATS must report no violation, DEFER (with its range
 # ends held 50 ms) must report some, mnsim stats must list the attached
 # device while it scans, and Ctrl-C must stop a scan cleanly.
-n=0
-fail=0
-
-tap() {	# tap OK|FAIL NAME
-	n=$((n + 1))
-	if [ "$1" = OK ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		fail=$((fail + 1))
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=mnsim_tap.sh
+. "$(dirname "$0")/mnsim_tap.sh"
 
 # attach_run MODE EXPECTED_RC [mnsim options...]
 attach_run() {
@@ -77,5 +67,4 @@ else
 	tap FAIL attach.ctrl_c
 fi
 
-echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+tap_done

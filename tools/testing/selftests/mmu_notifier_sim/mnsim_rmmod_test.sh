@@ -11,24 +11,8 @@
 MOD=mmu_notifier_sim
 LIB=sec_tlb
 DEV=/dev/$MOD
-n=0
-fail=0
-
-tap() {	# tap OK|FAIL NAME
-	n=$((n + 1))
-	if [ "$1" = OK ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		fail=$((fail + 1))
-	fi
-}
-
-check() {	# check NAME COMMAND...: ok when COMMAND succeeds
-	name=$1
-	shift
-	if "$@"; then tap OK "$name"; else tap FAIL "$name"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=mnsim_tap.sh
+. "$(dirname "$0")/mnsim_tap.sh"
 
 loaded() { [ -d "/sys/module/$1" ]; }
 refcnt() { cat "/sys/module/$MOD/refcnt" 2>/dev/null || echo none; }
@@ -141,5 +125,4 @@ else
 fi
 rmmod_refused rmmod.lib_in_use_again "$LIB"
 
-echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+tap_done
