@@ -143,46 +143,8 @@ if [ ! -f "$BZIMAGE" ] || [ ! -f "$OUT/Module.symvers" ]; then
 fi
 
 # --- prove the tree serves out-of-tree modules: W=1 C=1, vermagic ----------
-T=$CACHE/debug/$BASE-selftest
-rm -rf "$T"
-mkdir -p "$T"
-cat >"$T/hello.c" <<'EOF'
-// SPDX-License-Identifier: GPL-2.0
-#include <linux/module.h>
-#include <linux/init.h>
-#include <linux/mmu_notifier.h>
-
-static int __init hello_init(void)
-{
-	pr_info("hello: %d\n", (int)sizeof(struct mmu_notifier));
-	return 0;
-}
-
-static void __exit hello_exit(void)
-{
-}
-
-module_init(hello_init);
-module_exit(hello_exit);
-MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("build-debug-kernel.sh build check");
-EOF
-echo 'obj-m += hello.o' >"$T/Kbuild"
-if ! make -C "$OUT" M="$T" W=1 C=1 modules >"$T/build.log" 2>&1; then
-	cat "$T/build.log" >&2
-	die "test module build against $OUT failed"
-fi
-if grep -Eiq 'warning:|error:' "$T/build.log"; then
-	cat "$T/build.log" >&2
-	die "test module build against $OUT printed warnings"
-fi
-krel=$(cat "$OUT/include/config/kernel.release")
-vm=$(tr '\0' '\n' <"$T/hello.ko" | sed -n 's/^vermagic=//p' | head -1)
-case "$vm" in
-"$krel "*) ;;
-*) die "vermagic '$vm' does not start with $krel" ;;
-esac
-log "test module ok (vermagic: $vm)"
+prove_module_build "$OUT" "$(cat "$OUT/include/config/kernel.release")" \
+	"$CACHE/debug/$BASE-selftest" build-debug-kernel.sh
 
 echo "$KEY" >"$KEY_FILE"
 write_env

@@ -190,45 +190,7 @@ dangling=$(find "$ROOT" -xtype l -print | head -5)
 [ -z "$dangling" ] || die "dangling symlinks in $ROOT: $dangling"
 
 # --- prove it: tiny module, W=1 C=1, modpost, vermagic ---------------------
-T=$KROOT/selftest
-mkdir -p "$T"
-cat >"$T/hello.c" <<'EOF'
-// SPDX-License-Identifier: GPL-2.0
-#include <linux/module.h>
-#include <linux/init.h>
-#include <linux/mmu_notifier.h>
-
-static int __init hello_init(void)
-{
-	pr_info("hello: %d\n", (int)sizeof(struct mmu_notifier));
-	return 0;
-}
-
-static void __exit hello_exit(void)
-{
-}
-
-module_init(hello_init);
-module_exit(hello_exit);
-MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("fetch-kernel.sh build check");
-EOF
-echo 'obj-m += hello.o' >"$T/Kbuild"
-log "checking: make -C KDIR M=... W=1 C=1 modules"
-if ! make -C "$KDIR" M="$T" W=1 C=1 modules >"$T/build.log" 2>&1; then
-	cat "$T/build.log" >&2
-	die "test module build failed for $KREL"
-fi
-if grep -Eiq 'warning:|error:' "$T/build.log"; then
-	cat "$T/build.log" >&2
-	die "test module build printed warnings for $KREL"
-fi
-vm=$(tr '\0' '\n' <"$T/hello.ko" | sed -n 's/^vermagic=//p' | head -1)
-case "$vm" in
-"$KREL "*) ;;
-*) die "vermagic '$vm' does not start with $KREL" ;;
-esac
-log "test module ok (vermagic: $vm)"
+prove_module_build "$KDIR" "$KREL" "$KROOT/selftest" fetch-kernel.sh
 
 touch "$STAMP"
 write_env

@@ -121,3 +121,50 @@ check_base_kver() {
 	*) die "KVER must be 6.1 or 6.12 here (got '${1:-}')" ;;
 	esac
 }
+
+# prove_module_build KDIR KREL DIR WHO: prove that the kernel build tree KDIR
+# serves out-of-tree modules: a tiny module that includes mmu_notifier.h,
+# built in DIR (emptied first) with W=1 C=1, without a warning, and with a
+# vermagic that starts with KREL. WHO names the caller in the module.
+prove_module_build() {
+	local kdir=$1 krel=$2 t=$3 who=$4 vm
+	rm -rf "$t"
+	mkdir -p "$t"
+	cat >"$t/hello.c" <<EOT
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+#include <linux/init.h>
+#include <linux/mmu_notifier.h>
+
+static int __init hello_init(void)
+{
+	pr_info("hello: %d\n", (int)sizeof(struct mmu_notifier));
+	return 0;
+}
+
+static void __exit hello_exit(void)
+{
+}
+
+module_init(hello_init);
+module_exit(hello_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("$who build check");
+EOT
+	echo 'obj-m += hello.o' >"$t/Kbuild"
+	log "checking: make -C $kdir M=... W=1 C=1 modules"
+	if ! make -C "$kdir" M="$t" W=1 C=1 modules >"$t/build.log" 2>&1; then
+		cat "$t/build.log" >&2
+		die "test module build against $kdir failed"
+	fi
+	if grep -Eiq 'warning:|error:' "$t/build.log"; then
+		cat "$t/build.log" >&2
+		die "test module build against $kdir printed warnings"
+	fi
+	vm=$(tr '\0' '\n' <"$t/hello.ko" | sed -n 's/^vermagic=//p' | head -1)
+	case "$vm" in
+	"$krel "*) ;;
+	*) die "vermagic '$vm' does not start with $krel" ;;
+	esac
+	log "test module ok (vermagic: $vm)"
+}
