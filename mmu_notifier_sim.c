@@ -2022,8 +2022,16 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 		ev = ctx->ev_ring[seq % MNSIM_EVENT_RING];
 		spin_unlock(&ctx->ev_lock);
 
-		if (copy_to_user(dst, &ev, sizeof(ev)))
-			return -EFAULT;
+		/*
+		 * A record leaves the ring only once copied: a destination
+		 * that faults part way ends the read short (EFAULT only when
+		 * nothing was copied), and the record stays for the next read.
+		 */
+		if (copy_to_user(dst, &ev, sizeof(ev))) {
+			if (!i)
+				return -EFAULT;
+			break;
+		}
 		/* Consume it unless the writer overwrote it meanwhile. */
 		spin_lock(&ctx->ev_lock);
 		if (ctx->ev_tail == seq)

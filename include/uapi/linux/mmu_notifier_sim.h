@@ -525,6 +525,9 @@ struct mnsim_event {
  *
  * Works bound and after UNBIND (the ring is reset by the next BIND). The
  * same events are also trace events: ``mmu_notifier_sim:mnsim_event``.
+ * A record leaves the ring only once copied to @events: if @events cannot
+ * be written part way, the read ends short with the records copied so far
+ * in @nr, and fails with EFAULT only if it copied none.
  */
 struct mnsim_read_events {
 	__u32 flags;

@@ -180,6 +180,41 @@ TEST_F(events, read_events_invalid_args)
 	EXPECT_ERRNO(EFAULT, mnsim_ioctl(self->fd, MNSIM_IOC_READ_EVENTS, &cmd));
 }
 
+/*
+ * A destination that faults part way: the read ends short, and the record
+ * it could not copy stays in the ring for the next read.
+ */
+TEST_F(events, read_events_short_on_fault)
+{
+	struct mnsim_read_events cmd = { .max = 2 };
+	struct mnsim_event *first;
+	__u64 v = 1, w, seq;
+	char *buf;
+
+	buf = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, mprotect(buf + self->ps, self->ps, PROT_NONE));
+	/* Record 0 ends at the page boundary, record 1 is in the hole. */
+	first = (struct mnsim_event *)(buf + self->ps - sizeof(*first));
+	cmd.events = (__u64)(uintptr_t)first;
+
+	/* A device read records more than one event (fill, access). */
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, &v, sizeof(v), &w, NULL));
+	ASSERT_EQ(0, mnsim_ioctl(self->fd, MNSIM_IOC_READ_EVENTS, &cmd));
+	ASSERT_EQ(1U, cmd.nr);
+	seq = first->seq;
+
+	/* The next read starts with the record that did not fit. */
+	cmd.max = 1;
+	cmd.events = (__u64)(uintptr_t)self->ev;
+	ASSERT_EQ(0, mnsim_ioctl(self->fd, MNSIM_IOC_READ_EVENTS, &cmd));
+	ASSERT_EQ(1U, cmd.nr);
+	EXPECT_EQ(seq + 1, self->ev[0].seq);
+	EXPECT_EQ(0ULL, cmd.lost);
+	munmap(buf, 2 * self->ps);
+}
+
 /* The trace event exists in tracefs and fires for a device fill. */
 TEST_F(events, tracepoint_fires)
 {
