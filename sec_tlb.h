@@ -258,9 +258,8 @@ static inline spinlock_t *sec_tlb_window(struct sec_tlb *tlb, unsigned long va)
  * invalidation whose own section comes after it sees it (see
  * sec_tlb_invalidate()).
  *
- * Context: Any context; caller holds no window lock of @tlb (but may hold
- * one of another region, as nested) and not @tlb->lock. Takes @w, held on
- * return.
+ * Context: Any context; caller holds no window lock of @tlb and not
+ * @tlb->lock. Takes @w, held on return.
  */
 static inline void sec_tlb_window_open(struct sec_tlb *tlb, spinlock_t *w)
 	__acquires(w)
