@@ -417,26 +417,11 @@ static __always_inline unsigned int sec_tlb_do_invalidate(struct sec_tlb *tlb,
 		return n;
 	}
 	__sec_tlb_bump_seq(tlb);
-	tlb->stats.inval_calls++;
-	if (likely(end - start == PAGE_SIZE && PAGE_ALIGNED(start) &&
-		   !tlb->nr_pmd)) {
-		/*
-		 * The hook's common case (a COW, a KSM merge, one page
-		 * unmapped or migrated) with no PMD entry to probe for: one
-		 * hash probe, no loop.
-		 */
-		struct sec_tlb_entry *e = __sec_tlb_find(tlb, start, PAGE_SHIFT);
-
-		if (!e)
-			return 0;
-		__sec_tlb_bury(tlb, e);
-		tlb->stats.inval_entries++;
-		return 1;
-	}
 	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
 		n = __sec_tlb_drop_probe(tlb, start, end - 1);
 	else if (start < end)
 		n = __sec_tlb_drop(tlb, start, end - 1);
+	tlb->stats.inval_calls++;
 	tlb->stats.inval_entries += n;
 	return n;
 }
