@@ -490,6 +490,34 @@ static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
 	return !atomic_read_acquire(&tlb->nr_open);
 }
 
+/*
+ * The body of sec_tlb_wait_windows(), inlined into sec_tlb_invalidate():
+ * nothing when no window is open (the device is idle between its
+ * accesses), one lock for a range in one region (a page, a PMD).
+ */
+static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
+						    unsigned long start,
+						    unsigned long end)
+{
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	unsigned int i;
+
+	if (likely(sec_tlb_windows_idle(tlb)))
+		return;
+	if (start < end && (start ^ (end - 1)) < PMD_SIZE) {
+		spinlock_t *w = sec_tlb_window(tlb, start);
+
+		spin_lock(w);
+		spin_unlock(w);
+		return;
+	}
+	sec_tlb_windows_of(start, end, mask);
+	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
+		spin_lock(&tlb->windows[i]);
+		spin_unlock(&tlb->windows[i]);
+	}
+}
+
 /**
  * sec_tlb_wait_windows() - wait for the access windows of a range to end
  * @tlb: the TLB
@@ -513,38 +541,9 @@ static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
 void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
 			  unsigned long end)
 {
-	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
-	unsigned int i;
-
-	if (sec_tlb_windows_idle(tlb))
-		return;
-	sec_tlb_windows_of(start, end, mask);
-	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
-		spin_lock(&tlb->windows[i]);
-		spin_unlock(&tlb->windows[i]);
-	}
+	sec_tlb_do_wait_windows(tlb, start, end);
 }
 EXPORT_SYMBOL_GPL(sec_tlb_wait_windows);
-
-/*
- * sec_tlb_wait_windows(), its common cases inline: no window open (the
- * device is idle between its accesses), or one region (a page, a PMD).
- */
-static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
-						    unsigned long start,
-						    unsigned long end)
-{
-	if (likely(sec_tlb_windows_idle(tlb)))
-		return;
-	if (start < end && (start ^ (end - 1)) < PMD_SIZE) {
-		spinlock_t *w = sec_tlb_window(tlb, start);
-
-		spin_lock(w);
-		spin_unlock(w);
-		return;
-	}
-	sec_tlb_wait_windows(tlb, start, end);
-}
 
 /**
  * sec_tlb_invalidate() - drop [start, end) and wait for its access windows
