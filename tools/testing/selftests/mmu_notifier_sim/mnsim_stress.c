@@ -42,6 +42,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "mnsim.h"
 #include "mnsim_utils.h"
 
 #define RW		(PROT_READ | PROT_WRITE)
@@ -157,19 +158,6 @@ static long ksm_value(const char *name)
 	if (mnsim_read_file(path, buf, sizeof(buf)))
 		return -1;
 	return strtol(buf, NULL, 10);
-}
-
-static const char *mode_name(__u32 mode)
-{
-	switch (mode) {
-	case MNSIM_MODE_ATS:
-		return "ATS";
-	case MNSIM_MODE_SOFT:
-		return "SOFT";
-	case MNSIM_MODE_DEFER:
-		return "DEFER";
-	}
-	return "unbound";
 }
 
 /* ---- mixed: the state the threads share ---- */
@@ -334,13 +322,13 @@ static void lane_op(struct dev_thread *t)
 		if (!ret && memcmp(got, val, sizeof(val)))
 			fault(&m->f,
 			      "t%u: DEV_RWV via %s read back %016llx after writing %016llx at lane+%#zx",
-			      t->idx, mode_name(m->mode[k]),
+			      t->idx, mnsim_mode_name(m->mode[k]),
 			      *(unsigned long long *)got,
 			      *(unsigned long long *)val, off);
 	}
 	if (!access_ok(m, k, ret, true, false))
 		fault(&m->f, "t%u: lane write via %s (%u): %d", t->idx,
-		      mode_name(m->mode[k]), how, ret);
+		      mnsim_mode_name(m->mode[k]), how, ret);
 
 	if (ret) {
 		/* Not reported done; may have been done in part. */
@@ -360,7 +348,7 @@ static void lane_op(struct dev_thread *t)
 		fault(&m->f, "t%u: CPU sees %016llx at lane+%#zx, expected %016llx (written by %s)",
 		      t->idx, *(unsigned long long *)(lane + off), off,
 		      *(unsigned long long *)(t->shadow + off),
-		      how < 2 ? "CPU" : mode_name(m->mode[k]));
+		      how < 2 ? "CPU" : mnsim_mode_name(m->mode[k]));
 
 	/* A device read back, through any device; retry a refusal. */
 	k = pick_fd(m, &t->rng, t->idx);
@@ -372,7 +360,7 @@ static void lane_op(struct dev_thread *t)
 			break;
 		if (!access_ok(m, k, ret, true, false)) {
 			fault(&m->f, "t%u: lane read via %s: %d", t->idx,
-			      mode_name(m->mode[k]), ret);
+			      mnsim_mode_name(m->mode[k]), ret);
 			break;
 		}
 		k = NR_SH + t->idx;
@@ -384,7 +372,7 @@ static void lane_op(struct dev_thread *t)
 	add(&m->verified, 1);
 	if (memcmp(got, t->shadow + off, sizeof(got)))
 		fault(&m->f, "t%u: device (%s) reads %016llx at lane+%#zx, the CPU wrote %016llx",
-		      t->idx, mode_name(m->mode[k]),
+		      t->idx, mnsim_mode_name(m->mode[k]),
 		      *(unsigned long long *)got, off,
 		      *(unsigned long long *)(t->shadow + off));
 }
@@ -409,10 +397,10 @@ static void lane_check_all(struct dev_thread *t)
 	}
 	if (!access_ok(m, k, ret, true, false))
 		fault(&m->f, "t%u: whole-lane read via %s: %d", t->idx,
-		      mode_name(m->mode[k]), ret);
+		      mnsim_mode_name(m->mode[k]), ret);
 	else if (!ret && memcmp(t->tmp, t->shadow, lane_len))
 		fault(&m->f, "t%u: whole-lane device read (%s) differs from the CPU's",
-		      t->idx, mode_name(m->mode[k]));
+		      t->idx, mnsim_mode_name(m->mode[k]));
 }
 
 /* A random range of the shared region: at most 4 pages. */
@@ -434,7 +422,7 @@ static void shr_check(struct dev_thread *t, unsigned int k,
 
 	if (!in_stamps(p, len, &bad))
 		fault(&t->m->f, "t%u: device (%s) read byte %#x at %p: nobody wrote it",
-		      t->idx, mode_name(t->m->mode[k]), p[bad],
+		      t->idx, mnsim_mode_name(t->m->mode[k]), p[bad],
 		      (const char *)va + bad);
 }
 
@@ -461,7 +449,7 @@ static void shr_op(struct dev_thread *t)
 		ret = _test_cmd_dev_rwv(m->fd[k], r, 1, &out);
 		if (!access_ok(m, k, ret, false, nofault))
 			fault(&m->f, "t%u: shared read via %s: %d", t->idx,
-			      mode_name(m->mode[k]), ret);
+			      mnsim_mode_name(m->mode[k]), ret);
 		if (!ret)
 			shr_check(t, k, t->tmp, len, va);
 		return;
@@ -471,7 +459,7 @@ static void shr_op(struct dev_thread *t)
 		ret = _test_cmd_dev_write(m->fd[k], va, len, t->tmp, NULL);
 		if (!access_ok(m, k, ret, false, false))
 			fault(&m->f, "t%u: shared write via %s: %d", t->idx,
-			      mode_name(m->mode[k]), ret);
+			      mnsim_mode_name(m->mode[k]), ret);
 		return;
 	}
 	if (op == 2) {			/* another thread's lane */
@@ -482,7 +470,7 @@ static void shr_op(struct dev_thread *t)
 					 len, t->tmp, NULL);
 		if (!access_ok(m, k, ret, true, false))
 			fault(&m->f, "t%u: lane %u read via %s: %d", t->idx, i,
-			      mode_name(m->mode[k]), ret);
+			      mnsim_mode_name(m->mode[k]), ret);
 		return;
 	}
 	/* A vector of shared reads and writes, each with its own buffer */
@@ -504,7 +492,7 @@ static void shr_op(struct dev_thread *t)
 	ret = _test_cmd_dev_rwv(m->fd[k], r, n, &out);
 	if (!access_ok(m, k, ret, false, false))
 		fault(&m->f, "t%u: shared vector via %s: %d", t->idx,
-		      mode_name(m->mode[k]), ret);
+		      mnsim_mode_name(m->mode[k]), ret);
 	if (out.done > n)
 		fault(&m->f, "t%u: DEV_RWV done %llu of %u", t->idx,
 		      (unsigned long long)out.done, n);
@@ -525,7 +513,7 @@ static void check_monotonic(struct dev_thread *t, unsigned int k,
 		if (now[i] < then[i])
 			fault(&t->m->f,
 			      "t%u: STATS u64 #%u of %s went back: %llu -> %llu",
-			      t->idx, i, mode_name(t->m->mode[k]),
+			      t->idx, i, mnsim_mode_name(t->m->mode[k]),
 			      (unsigned long long)then[i],
 			      (unsigned long long)now[i]);
 	t->last[k] = *st;
@@ -547,7 +535,7 @@ static void ctl_op(struct dev_thread *t)
 		ret = _test_cmd_flush(m->fd[k]);
 		if (ret && !(ret == -ENXIO && k == SH_CHURN))
 			fault(&m->f, "t%u: FLUSH of %s: %d", t->idx,
-			      mode_name(m->mode[k]), ret);
+			      mnsim_mode_name(m->mode[k]), ret);
 		return;
 	}
 	if (op == 1) {
@@ -578,7 +566,7 @@ static void ctl_op(struct dev_thread *t)
 		add(&m->parks, 1);
 	else if (ret != -EBUSY && !(ret == -ENXIO && k == SH_CHURN))
 		fault(&m->f, "t%u: PARK on %s: %d", t->idx,
-		      mode_name(m->mode[k]), ret);
+		      mnsim_mode_name(m->mode[k]), ret);
 }
 
 static void *dev_main(void *arg)
@@ -721,7 +709,7 @@ static void *churner_main(void *arg)
 		ret = _test_cmd_bind_flags(fd, flags, mode, MNSIM_TARGET_SELF,
 					   16 << below(&c->rng, 5));
 		if (ret)
-			fault(&m->f, "churn: BIND %s: %d", mode_name(mode), ret);
+			fault(&m->f, "churn: BIND %s: %d", mnsim_mode_name(mode), ret);
 		else
 			add(&m->binds, 1);
 		memset(&re, 0, sizeof(re));
@@ -944,9 +932,9 @@ TEST_F_TIMEOUT(stress, mixed, 180)
 			/* One thread each: the oracle judges exactly. */
 			EXPECT_LT(0ULL, d.oracle_coherent);
 			EXPECT_EQ(0ULL, d.oracle_violation_a)
-				TH_LOG("device %u (%s)", k, mode_name(m->mode[k]));
+				TH_LOG("device %u (%s)", k, mnsim_mode_name(m->mode[k]));
 			EXPECT_EQ(0ULL, d.oracle_violation_b)
-				TH_LOG("device %u (%s)", k, mode_name(m->mode[k]));
+				TH_LOG("device %u (%s)", k, mnsim_mode_name(m->mode[k]));
 		} else if (k == SH_ATS) {
 			TH_LOG("shared ATS oracle: %llu ok, %llu stale, %llu case B, %llu case A",
 			       (unsigned long long)d.oracle_coherent,
@@ -1068,20 +1056,20 @@ static void exit_op(struct exit_thread *t, bool released)
 	if (!access) {
 		if (ret)
 			fault(&x->f, "t%u: op %u on %s: %d", t->idx, op,
-			      mode_name(x->mode[k]), ret);
+			      mnsim_mode_name(x->mode[k]), ret);
 		return;
 	}
 	if (released) {
 		if (ret != -ESRCH)
 			fault(&x->f, "t%u: op %u on %s after the exit: %d, not ESRCH",
-			      t->idx, op, mode_name(x->mode[k]), ret);
+			      t->idx, op, mnsim_mode_name(x->mode[k]), ret);
 		return;
 	}
 	if (ret && ret != -ESRCH && ret != -EAGAIN &&
 	    !(ret == -EIO && x->mode[k] == MNSIM_MODE_DEFER) &&
 	    !(ret == -ENOENT && nofault))
 		fault(&x->f, "t%u: op %u on %s before the exit: %d", t->idx,
-		      op, mode_name(x->mode[k]), ret);
+		      op, mnsim_mode_name(x->mode[k]), ret);
 }
 
 static void *exit_main(void *arg)
