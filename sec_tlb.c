@@ -22,30 +22,6 @@ static unsigned long sec_tlb_entry_end(const struct sec_tlb_entry *e)
 	return e->x.va + (1UL << e->x.shift);
 }
 
-/* Buckets of consecutive pages that share a cache line (8-byte heads). */
-#define SEC_TLB_BUCKET_GROUP	8
-
-/*
- * The bucket of the entry of size 1 << @shift at @va. The 8 pages of an
- * aligned group of 8 hash together, and the page's place in its group is
- * XORed into the low bits: consecutive pages fall in the 8 buckets of one
- * cache line (a COW or unmap of consecutive pages, and its probes, miss the
- * bucket array once per 8 pages, not once per page), while a stride of any
- * size still spreads over every bucket (the low bits XORed are constant,
- * the group's hash is not). Bit 0 of the key tells the two sizes apart.
- */
-static __always_inline struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb,
-							 unsigned long va,
-							 unsigned int shift)
-{
-	unsigned long pg = va >> PAGE_SHIFT;
-	unsigned long key = (pg / SEC_TLB_BUCKET_GROUP) << 1 |
-			    (shift != PAGE_SHIFT);
-
-	return &tlb->hash[hash_long(key, tlb->hash_bits) ^
-			  (pg % SEC_TLB_BUCKET_GROUP)];
-}
-
 /**
  * sec_tlb_init() - preallocate a TLB
  * @tlb: the TLB to set up
@@ -113,18 +89,6 @@ void sec_tlb_destroy(struct sec_tlb *tlb)
 }
 EXPORT_SYMBOL_GPL(sec_tlb_destroy);
 
-/* Bump the invalidation sequence before dropping entries. */
-static __always_inline void __sec_tlb_bump_seq(struct sec_tlb *tlb)
-{
-	/*
-	 * Order the page-table update the kernel made before calling the hook
-	 * before the new value. Pairs with the smp_rmb() in
-	 * sec_tlb_read_begin().
-	 */
-	smp_wmb();
-	WRITE_ONCE(tlb->seq, tlb->seq + 1);
-}
-
 /*
  * Unlink a live entry of the current generation or a tombstone from every
  * index; free the slot.
@@ -141,35 +105,6 @@ static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 	}
 	list_move(&e->lru, &tlb->free);
 	e->state = SEC_TLB_FREE;
-}
-
-/*
- * Drop a live entry in O(1): out of the hash onto &tlb->tombs, but left in
- * the tree and in its place on the LRU list, so that a small invalidation
- * never walks the tree nor touches the entry's LRU neighbours. The fill
- * path finishes the job when it reuses the slot (__sec_tlb_get_slot()).
- */
-static __always_inline void __sec_tlb_bury(struct sec_tlb *tlb,
-					   struct sec_tlb_entry *e)
-{
-	hlist_del(&e->hnode);
-	hlist_add_head(&e->hnode, &tlb->tombs);
-	e->state = SEC_TLB_TOMB;
-	tlb->nr_live--;
-	tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
-}
-
-/* The live entry of size 1 << @shift at @base, or NULL: one hash probe. */
-static __always_inline struct sec_tlb_entry *
-__sec_tlb_find(struct sec_tlb *tlb, unsigned long base, unsigned int shift)
-{
-	struct sec_tlb_entry *e;
-
-	hlist_for_each_entry(e, sec_tlb_bucket(tlb, base, shift), hnode)
-		if (e->gen == tlb->gen && e->x.va == base &&
-		    e->x.shift == shift)
-			return e;
-	return NULL;
 }
 
 /*
@@ -213,40 +148,6 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 		n += e->state == SEC_TLB_LIVE;
 		__sec_tlb_kill(tlb, e);
 		e = next ? rb_entry(next, struct sec_tlb_entry, rb) : NULL;
-	}
-	return n;
-}
-
-/*
- * A small range: probe the hash for each 4 KiB page and each PMD region it
- * touches, and bury what is found. O(pages), independent of the TLB's size.
- */
-static __always_inline unsigned int
-__sec_tlb_drop_probe(struct sec_tlb *tlb, unsigned long start,
-		     unsigned long last)
-{
-	unsigned long va, pmd_last = last & PMD_MASK;
-	struct sec_tlb_entry *e;
-	unsigned int n = 0;
-
-	for (va = start & PAGE_MASK; va <= last; va += PAGE_SIZE) {
-		e = __sec_tlb_find(tlb, va, PAGE_SHIFT);
-		if (e) {
-			__sec_tlb_bury(tlb, e);
-			n++;
-		}
-		if (va + PAGE_SIZE < va)
-			break;			/* the last page of the space */
-	}
-	for (va = start & PMD_MASK; tlb->nr_pmd && va <= pmd_last;
-	     va += PMD_SIZE) {
-		e = __sec_tlb_find(tlb, va, PMD_SHIFT);
-		if (e) {
-			__sec_tlb_bury(tlb, e);
-			n++;
-		}
-		if (va + PMD_SIZE < va)
-			break;
 	}
 	return n;
 }
@@ -404,28 +305,6 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
 
-/* The body of __sec_tlb_invalidate(), inlined into sec_tlb_invalidate(). */
-static __always_inline unsigned int sec_tlb_do_invalidate(struct sec_tlb *tlb,
-							  unsigned long start,
-							  unsigned long end)
-{
-	unsigned int n = 0;
-
-	if (start == 0 && end == ULONG_MAX) {
-		n = tlb->nr_live;
-		__sec_tlb_flush_all(tlb);
-		return n;
-	}
-	__sec_tlb_bump_seq(tlb);
-	if (start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE)
-		n = __sec_tlb_drop_probe(tlb, start, end - 1);
-	else if (start < end)
-		n = __sec_tlb_drop(tlb, start, end - 1);
-	tlb->stats.inval_calls++;
-	tlb->stats.inval_entries += n;
-	return n;
-}
-
 /**
  * __sec_tlb_invalidate() - drop every entry overlapping [start, end)
  * @tlb: the TLB
@@ -443,8 +322,22 @@ static __always_inline unsigned int sec_tlb_do_invalidate(struct sec_tlb *tlb,
 unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 				  unsigned long end)
 {
+	unsigned int n = 0;
+
 	lockdep_assert_held(&tlb->lock);
-	return sec_tlb_do_invalidate(tlb, start, end);
+	if (sec_tlb_range_small(start, end))
+		return __sec_tlb_invalidate_small(tlb, start, end);
+	if (start == 0 && end == ULONG_MAX) {
+		n = tlb->nr_live;
+		__sec_tlb_flush_all(tlb);
+		return n;
+	}
+	__sec_tlb_bump_seq(tlb);
+	if (start < end)
+		n = __sec_tlb_drop(tlb, start, end - 1);
+	tlb->stats.inval_calls++;
+	tlb->stats.inval_entries += n;
+	return n;
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_invalidate);
 
@@ -480,44 +373,6 @@ void sec_tlb_windows_of(unsigned long start, unsigned long end,
 }
 EXPORT_SYMBOL_GPL(sec_tlb_windows_of);
 
-/*
- * No access window is open: an invalidation that has made its index update
- * has none to wait for. See the third pair in sec_tlb_invalidate().
- */
-static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
-{
-	/* Pairs with the RELEASE in sec_tlb_window_close(). */
-	return !atomic_read_acquire(&tlb->nr_open);
-}
-
-/*
- * The body of sec_tlb_wait_windows(), inlined into sec_tlb_invalidate():
- * nothing when no window is open (the device is idle between its
- * accesses), one lock for a range in one region (a page, a PMD).
- */
-static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
-						    unsigned long start,
-						    unsigned long end)
-{
-	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
-	unsigned int i;
-
-	if (likely(sec_tlb_windows_idle(tlb)))
-		return;
-	if (start < end && (start ^ (end - 1)) < PMD_SIZE) {
-		spinlock_t *w = sec_tlb_window(tlb, start);
-
-		spin_lock(w);
-		spin_unlock(w);
-		return;
-	}
-	sec_tlb_windows_of(start, end, mask);
-	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
-		spin_lock(&tlb->windows[i]);
-		spin_unlock(&tlb->windows[i]);
-	}
-}
-
 /**
  * sec_tlb_wait_windows() - wait for the access windows of a range to end
  * @tlb: the TLB
@@ -541,67 +396,25 @@ static __always_inline void sec_tlb_do_wait_windows(struct sec_tlb *tlb,
 void sec_tlb_wait_windows(struct sec_tlb *tlb, unsigned long start,
 			  unsigned long end)
 {
-	sec_tlb_do_wait_windows(tlb, start, end);
+	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
+	unsigned int i;
+
+	if (sec_tlb_windows_idle(tlb))
+		return;
+	if (start < end && (start ^ (end - 1)) < PMD_SIZE) {
+		spinlock_t *w = sec_tlb_window(tlb, start);
+
+		spin_lock(w);
+		spin_unlock(w);
+		return;
+	}
+	sec_tlb_windows_of(start, end, mask);
+	for_each_set_bit(i, mask, SEC_TLB_WINDOWS) {
+		spin_lock(&tlb->windows[i]);
+		spin_unlock(&tlb->windows[i]);
+	}
 }
 EXPORT_SYMBOL_GPL(sec_tlb_wait_windows);
-
-/**
- * sec_tlb_invalidate() - drop [start, end) and wait for its access windows
- * @tlb: the TLB
- * @start: first byte
- * @end: one past the last byte
- *
- * What the secondary-TLB hook does. When it returns, no device access uses
- * a translation it dropped, so the kernel may free the pages right after.
- * The ordering pairs, for an invalidation I and an access A to an address
- * of region R through an entry E that I drops (A holds window(R) from
- * before its lookup to the end of its copy; lock order window -> lock):
- *
- *  1. Index: A looks E up, I drops E, each in a @tlb->lock section. If A's
- *     section comes second, A misses E; a fill of A re-checks, in its
- *     section, the sequence I bumped in its own (sec_tlb_read_retry()),
- *     and walks again.
- *  2. Window: if A's section comes first, A took window(R) before it, and
- *     I takes window(R) after its own (sec_tlb_wait_windows()). I's
- *     spin_lock(window(R)) cannot come before A's: A's spin_lock(&tlb->lock)
- *     is ordered after its ACQUIRE of window(R), I's spin_lock(window(R))
- *     after its ACQUIRE of @tlb->lock, and I's section follows A's; so I gets
- *     window(R) only after A's spin_unlock(window(R)). A's copy
- *     happens-before that RELEASE, which happens-before I's ACQUIRE of
- *     window(R), which happens-before I's return.
- *  3. Idle: I skips the windows when it reads @tlb->nr_open as 0 after its
- *     section. A counted itself (sec_tlb_window_open()) before its own
- *     section, which I's follows, so I reads A's increment or a later
- *     value. Every window uncounts only after it counted, so 0 means A's
- *     decrement came before the value read: A's copy happens-before that
- *     RELEASE (sec_tlb_window_close()), which heads a release sequence (the
- *     counter changes only by atomic RMW) that I's ACQUIRE reads from.
- *
- * The windows passed are those of every region of the range, not only of
- * the entries dropped: A may be using a translation whose entry another
- * fill evicted meanwhile (the eviction's section lies between A's and I's,
- * so 2 still holds). I never waits with @tlb->lock held: a lookup of
- * another region waits at most for I's O(entries in the range) index
- * update, an access of another region never waits for I, and I waits only
- * for accesses of its own regions (or of one sharing a window lock by hash).
- *
- * Context: Any context, including under a page-table lock. Takes and releases
- * @tlb->lock, then the window locks of the range when an access window is
- * open. Caller holds none of them.
- * Return: the number of entries dropped.
- */
-unsigned int sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
-				unsigned long end)
-{
-	unsigned int n;
-
-	spin_lock(&tlb->lock);
-	n = sec_tlb_do_invalidate(tlb, start, end);
-	spin_unlock(&tlb->lock);
-	sec_tlb_do_wait_windows(tlb, start, end);
-	return n;
-}
-EXPORT_SYMBOL_GPL(sec_tlb_invalidate);
 
 /**
  * sec_tlb_flush_all() - drop every entry and wait for every access window
