@@ -321,10 +321,11 @@ static inline bool sec_tlb_read_retry(struct sec_tlb *tlb, unsigned long seq)
 }
 
 /*
- * The secondary-TLB hook's path, inline in the caller's module: a COW fault
- * then calls nothing in sec_tlb.ko but for a large range or an open access
- * window. Measured under TCG (Documentation/benchmarks.rst): the call into
- * the module and its generic dispatch cost ~1% of a COW fault.
+ * The secondary-TLB hook's path, inline in the caller's module, so that a
+ * COW fault calls nothing in sec_tlb.ko unless the range is large or an
+ * access window is open. Under TCG a call into another module and its
+ * return each end a translation block: P1's one-page invalidation took
+ * 90-102 ns out of line, 60 ns inline (Documentation/benchmarks.rst).
  */
 
 /* Buckets of consecutive pages that share a cache line (8-byte heads). */
