@@ -331,14 +331,23 @@ static inline bool sec_tlb_read_retry(struct sec_tlb *tlb, unsigned long seq)
 /* Buckets of consecutive pages that share a cache line (8-byte heads). */
 #define SEC_TLB_BUCKET_GROUP	8
 
-/*
- * The bucket of the entry of size 1 << @shift at @va. The 8 pages of an
- * aligned group of 8 hash together, and the page's place in its group is
- * XORed into the low bits: consecutive pages fall in the 8 buckets of one
- * cache line (a COW or unmap of consecutive pages, and its probes, miss the
- * bucket array once per 8 pages, not once per page), while a stride of any
- * size still spreads over every bucket (the low bits XORed are constant,
- * the group's hash is not). Bit 0 of the key tells the two sizes apart.
+/**
+ * sec_tlb_bucket() - the hash bucket of an entry
+ * @tlb: the TLB
+ * @va: first byte of the entry, aligned to 1 << @shift
+ * @shift: PAGE_SHIFT or PMD_SHIFT
+ *
+ * The 8 pages of an aligned group of 8 hash together, and the page's place
+ * in its group is XORed into the low bits: consecutive pages fall in the 8
+ * buckets of one cache line (a COW or unmap of consecutive pages, and its
+ * probes, miss the bucket array once per 8 pages, not once per page), while
+ * a stride of any size still spreads over every bucket (the low bits XORed
+ * are constant, the group's hash is not). Bit 0 of the key tells the two
+ * sizes apart.
+ *
+ * Context: Any context: reads only what sec_tlb_init() set. The bucket's
+ * chain is under @tlb->lock.
+ * Return: the bucket's head.
  */
 static __always_inline struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb,
 							 unsigned long va,
@@ -352,7 +361,15 @@ static __always_inline struct hlist_head *sec_tlb_bucket(struct sec_tlb *tlb,
 			  (pg % SEC_TLB_BUCKET_GROUP)];
 }
 
-/* Bump the invalidation sequence before dropping entries. */
+/**
+ * __sec_tlb_bump_seq() - bump the invalidation sequence
+ * @tlb: the TLB
+ *
+ * Every invalidation does it before it drops entries, even an empty one:
+ * a fill whose walk raced it then walks again (sec_tlb_read_retry()).
+ *
+ * Context: Caller holds @tlb->lock.
+ */
 static __always_inline void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 {
 	/*
@@ -364,7 +381,15 @@ static __always_inline void __sec_tlb_bump_seq(struct sec_tlb *tlb)
 	WRITE_ONCE(tlb->seq, tlb->seq + 1);
 }
 
-/* The live entry of size 1 << @shift at @base, or NULL: one hash probe. */
+/**
+ * __sec_tlb_find() - one hash probe
+ * @tlb: the TLB
+ * @base: first byte of the entry, aligned to 1 << @shift
+ * @shift: PAGE_SHIFT or PMD_SHIFT
+ *
+ * Context: Caller holds @tlb->lock.
+ * Return: the live entry of size 1 << @shift at @base, or NULL.
+ */
 static __always_inline struct sec_tlb_entry *
 __sec_tlb_find(struct sec_tlb *tlb, unsigned long base, unsigned int shift)
 {
@@ -377,11 +402,17 @@ __sec_tlb_find(struct sec_tlb *tlb, unsigned long base, unsigned int shift)
 	return NULL;
 }
 
-/*
- * Drop a live entry in O(1): out of the hash onto &tlb->tombs, but left in
- * the tree and in its place on the LRU list, so that a small invalidation
- * never walks the tree nor touches the entry's LRU neighbours. The fill
- * path finishes the job when it reuses the slot (__sec_tlb_get_slot()).
+/**
+ * __sec_tlb_bury() - drop a live entry in O(1)
+ * @tlb: the TLB
+ * @e: a live entry of the current generation
+ *
+ * Out of the hash onto &sec_tlb.tombs, but left in the tree and in its
+ * place on the LRU list, so that a small invalidation never walks the tree
+ * nor touches the entry's LRU neighbours. The fill path finishes the job
+ * when it reuses the slot (__sec_tlb_get_slot()).
+ *
+ * Context: Caller holds @tlb->lock.
  */
 static __always_inline void __sec_tlb_bury(struct sec_tlb *tlb,
 					   struct sec_tlb_entry *e)
@@ -393,11 +424,19 @@ static __always_inline void __sec_tlb_bury(struct sec_tlb *tlb,
 	tlb->nr_pmd -= e->x.shift != PAGE_SHIFT;
 }
 
-/*
- * A small range: probe the hash for each 4 KiB page and each PMD region it
- * touches, and bury what is found. O(pages), independent of the TLB's size.
- * @last is inclusive, so that a range ending at the top of the space cannot
- * overflow.
+/**
+ * __sec_tlb_drop_probe() - drop the entries of a small range by hash probes
+ * @tlb: the TLB
+ * @start: first byte
+ * @last: last byte, inclusive, so that a range ending at the top of the
+ *	space cannot overflow
+ *
+ * Probes the hash for each 4 KiB page and each PMD region the range
+ * touches, and buries what it finds. O(pages), independent of the TLB's
+ * size.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: the number of entries dropped.
  */
 static __always_inline unsigned int
 __sec_tlb_drop_probe(struct sec_tlb *tlb, unsigned long start,
@@ -429,14 +468,29 @@ __sec_tlb_drop_probe(struct sec_tlb *tlb, unsigned long start,
 	return n;
 }
 
-/* At most %SEC_TLB_PROBE_PAGES pages, not empty: probed, not walked. */
+/**
+ * sec_tlb_range_small() - is a range probed rather than walked?
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * Context: Any context.
+ * Return: true for a range of 1 to %SEC_TLB_PROBE_PAGES pages.
+ */
 static __always_inline bool sec_tlb_range_small(unsigned long start,
 						unsigned long end)
 {
 	return start < end && end - start <= SEC_TLB_PROBE_PAGES * PAGE_SIZE;
 }
 
-/* __sec_tlb_invalidate() of a sec_tlb_range_small() range. */
+/**
+ * __sec_tlb_invalidate_small() - __sec_tlb_invalidate() of a small range
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte; sec_tlb_range_small(@start, @end)
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: the number of entries dropped.
+ */
 static __always_inline unsigned int
 __sec_tlb_invalidate_small(struct sec_tlb *tlb, unsigned long start,
 			   unsigned long end)
@@ -450,9 +504,15 @@ __sec_tlb_invalidate_small(struct sec_tlb *tlb, unsigned long start,
 	return n;
 }
 
-/*
- * No access window is open: an invalidation that has made its index update
- * has none to wait for. See the third pair in sec_tlb_invalidate().
+/**
+ * sec_tlb_windows_idle() - is no access window open?
+ * @tlb: the TLB
+ *
+ * An invalidation that has made its index update and then finds no window
+ * open has none to wait for: the third pair in sec_tlb_invalidate().
+ *
+ * Context: Any context. Takes no lock.
+ * Return: true when no access window is open.
  */
 static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
 {
