@@ -89,9 +89,12 @@ void sec_tlb_destroy(struct sec_tlb *tlb)
 }
 EXPORT_SYMBOL_GPL(sec_tlb_destroy);
 
-/*
- * Unlink a live entry of the current generation or a tombstone from every
- * index; free the slot.
+/**
+ * __sec_tlb_kill() - unlink an entry from every index and free its slot
+ * @tlb: the TLB
+ * @e: a live entry of the current generation, or a tombstone
+ *
+ * Context: Caller holds @tlb->lock.
  */
 static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 {
@@ -107,10 +110,16 @@ static void __sec_tlb_kill(struct sec_tlb *tlb, struct sec_tlb_entry *e)
 	e->state = SEC_TLB_FREE;
 }
 
-/*
- * First live entry that ends after @start. Entries do not overlap, so their
- * end addresses are ordered like their start addresses and one descent finds
- * it: O(log n).
+/**
+ * __sec_tlb_first_after() - the first entry of the tree that ends after a byte
+ * @tlb: the TLB
+ * @start: the byte
+ *
+ * Entries do not overlap, so their end addresses are ordered like their
+ * start addresses and one descent finds it: O(log n).
+ *
+ * Context: Caller holds @tlb->lock.
+ * Return: the entry (live or a tombstone), or NULL.
  */
 static struct sec_tlb_entry *__sec_tlb_first_after(struct sec_tlb *tlb,
 						   unsigned long start)
@@ -131,10 +140,18 @@ static struct sec_tlb_entry *__sec_tlb_first_after(struct sec_tlb *tlb,
 	return found;
 }
 
-/*
- * Drop every live entry and tombstone overlapping [start, last]; return the
- * number of live ones. @last is inclusive so that a range ending at the top
- * of the address space cannot overflow.
+/**
+ * __sec_tlb_drop() - drop what overlaps a range, by the tree
+ * @tlb: the TLB
+ * @start: first byte
+ * @last: last byte, inclusive, so that a range ending at the top of the
+ *	address space cannot overflow
+ *
+ * Kills every live entry and tombstone overlapping [@start, @last]:
+ * O(log n + k) for k of them.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: the number of live entries dropped.
  */
 static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 				   unsigned long last)
@@ -198,11 +215,17 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 }
 EXPORT_SYMBOL_GPL(__sec_tlb_lookup);
 
-/*
- * Take a slot: a free one, else a tombstone (erased from the tree and taken
- * off the LRU list here, on the fill path, not in the hook), else one a full
- * flush killed, else evict the least recently used. Every tombstone is on
- * &tlb->tombs, so the LRU list holds none when it comes to evicting.
+/**
+ * __sec_tlb_get_slot() - take a slot for a fill
+ * @tlb: the TLB
+ *
+ * A free one, else a tombstone (erased from the tree and taken off the LRU
+ * list here, on the fill path, not in the hook), else one a full flush
+ * killed, else evict the least recently used. Every tombstone is on
+ * &sec_tlb.tombs, so the LRU list holds none when it comes to evicting.
+ *
+ * Context: Caller holds @tlb->lock.
+ * Return: the slot, in no hash chain and not in the tree.
  */
 static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 {
@@ -231,6 +254,13 @@ static struct sec_tlb_entry *__sec_tlb_get_slot(struct sec_tlb *tlb)
 	return e;
 }
 
+/**
+ * __sec_tlb_rb_insert() - link an entry into the tree by address
+ * @tlb: the TLB
+ * @new: the entry; it overlaps none in the tree
+ *
+ * Context: Caller holds @tlb->lock.
+ */
 static void __sec_tlb_rb_insert(struct sec_tlb *tlb, struct sec_tlb_entry *new)
 {
 	struct rb_node **link = &tlb->root.rb_node, *parent = NULL;
