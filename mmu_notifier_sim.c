@@ -288,9 +288,19 @@ static void __mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 	trace_mnsim_event(ctx->id, &ev);
 }
 
-/*
- * __mnsim_ev() when someone listens. Inline: the hot paths (the hook of a
- * COW fault, a TLB hit) pay only these two tests when nobody does.
+/**
+ * mnsim_ev() - __mnsim_ev() when someone listens
+ * @ctx: the device
+ * @type: &enum mnsim_event_type
+ * @start: first byte
+ * @end: one past the last byte
+ * @value: type-specific, see &struct mnsim_event
+ * @flags: MNSIM_EVF_*
+ * @count: TLB entries dropped
+ *
+ * Inline: the hot paths (the hook of a COW fault, a TLB hit) pay only these
+ * two tests when nobody does.
+ *
  * Context: as __mnsim_ev().
  */
 static inline void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
@@ -301,6 +311,15 @@ static inline void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 		__mnsim_ev(ctx, type, start, end, value, flags, count);
 }
 
+/**
+ * mnsim_ev_range() - mnsim_ev() of a start or end callback
+ * @ctx: the device
+ * @type: &enum mnsim_event_type
+ * @range: the callback's range; its event and blockability are recorded
+ * @count: TLB entries dropped
+ *
+ * Context: as __mnsim_ev().
+ */
 static void mnsim_ev_range(struct mnsim_ctx *ctx, unsigned int type,
 			   const struct mmu_notifier_range *range,
 			   unsigned int count)
@@ -355,6 +374,17 @@ struct mnsim_dev_ops {
 
 /* ---- fault injection: parking invalidate_range_start/end -------------- */
 
+/**
+ * mnsim_park_is() - is a park slot in a state?
+ * @ctx: the device
+ * @slot: one of @ctx->parks
+ * @state: the state to test for
+ *
+ * The wait condition of a parked callback (mnsim_park_enter()).
+ *
+ * Context: Any context. Takes and releases park_lock.
+ * Return: true if @slot is in @state.
+ */
 static bool mnsim_park_is(struct mnsim_ctx *ctx, struct mnsim_park_slot *slot,
 			  enum mnsim_park_state state)
 {
@@ -446,6 +476,17 @@ static void mnsim_park_leave(struct mnsim_ctx *ctx, int id)
 	wake_up_all(&ctx->park_wq);
 }
 
+/**
+ * mnsim_park_count() - count the park slots in a state
+ * @ctx: the device
+ * @state: the state to count
+ * @count: receives the count, if not NULL
+ *
+ * Also the wait condition of mnsim_park_release() (no slot RELEASED).
+ *
+ * Context: Any context. Takes and releases park_lock.
+ * Return: true if any slot is in @state.
+ */
 static bool mnsim_park_count(struct mnsim_ctx *ctx,
 			     enum mnsim_park_state state, u32 *count)
 {
@@ -584,9 +625,15 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	return 0;
 }
 
-/*
- * SOFT: forget the active range @range; true if fills may be waiting for it.
- * Pairs with the recording in mnsim_range_start(). Caller holds tlb.lock.
+/**
+ * __mnsim_soft_end() - SOFT: forget an active range
+ * @ctx: the device
+ * @range: the range whose invalidate_range_end() runs
+ *
+ * Pairs with the recording in mnsim_range_start().
+ *
+ * Context: Caller holds tlb.lock.
+ * Return: true if fills may be waiting for @range.
  */
 static bool __mnsim_soft_end(struct mnsim_ctx *ctx,
 			     const struct mmu_notifier_range *range)
@@ -682,13 +729,25 @@ static void __mnsim_release(struct mnsim_ctx *ctx)
 	mnsim_ev(ctx, MNSIM_EV_RELEASE, 0, ULONG_MAX, 0, 0, n);
 }
 
-/* release() of &mnsim_ctx.range_mn (SOFT, DEFER). Context: as above. */
+/**
+ * mnsim_release() - release() of &mnsim_ctx.range_mn (SOFT, DEFER)
+ * @mn: the subscription
+ * @mm: the address space that exits
+ *
+ * Context: as __mnsim_release().
+ */
 static void mnsim_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	__mnsim_release(container_of(mn, struct mnsim_ctx, range_mn));
 }
 
-/* release() of &mnsim_ctx.tlb_mn (ATS). Context: as __mnsim_release(). */
+/**
+ * mnsim_tlb_release() - release() of &mnsim_ctx.tlb_mn (ATS)
+ * @mn: the subscription
+ * @mm: the address space that exits
+ *
+ * Context: as __mnsim_release().
+ */
 static void mnsim_tlb_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	__mnsim_release(container_of(mn, struct mnsim_ctx, tlb_mn));
@@ -798,9 +857,15 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	return 0;
 }
 
-/*
- * SOFT: does an active invalidation cover @va? Fills of it wait for its end.
- * Caller holds tlb.lock.
+/**
+ * __mnsim_soft_blocked() - SOFT: does an active invalidation cover an address?
+ * @ctx: the device
+ * @va: the address a fill is for
+ *
+ * Fills of a covered address wait for the invalidation's end.
+ *
+ * Context: Caller holds tlb.lock.
+ * Return: true if a fill of @va must wait.
  */
 static bool __mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
 {
@@ -817,6 +882,14 @@ static bool __mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
 	return false;
 }
 
+/**
+ * mnsim_soft_blocked() - __mnsim_soft_blocked() for a waiter
+ * @ctx: the device
+ * @va: the address a fill is for
+ *
+ * Context: Any context. Takes and releases tlb.lock.
+ * Return: true if a fill of @va must still wait.
+ */
 static bool mnsim_soft_blocked(struct mnsim_ctx *ctx, unsigned long va)
 {
 	bool blocked;
@@ -947,12 +1020,20 @@ static const struct mnsim_dev_ops mnsim_gup_ops = {
 	.dma	= mnsim_dma_window,
 };
 
-/*
- * May a walk that sampled @seq become a TLB entry? Not if an invalidation ran
- * since (it may have changed the PTE the walk read), nor in SOFT mode while an
- * invalidation of @va is between start and end. Caller holds tlb.lock, the
- * lock every invalidation holds when it bumps the sequence, so the answer
- * holds until the entry is inserted and the lock released.
+/**
+ * __mnsim_fill_ok() - may a walk become a TLB entry?
+ * @ctx: the device
+ * @va: the address walked
+ * @seq: what sec_tlb_read_begin() returned before the walk
+ *
+ * Not if an invalidation ran since (it may have changed the PTE the walk
+ * read), nor in SOFT mode while an invalidation of @va is between start
+ * and end.
+ *
+ * Context: Caller holds tlb.lock, the lock every invalidation holds when it
+ * bumps the sequence, so the answer holds until the entry is inserted and
+ * the lock released.
+ * Return: true if the translation may be inserted.
  */
 static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
 			    unsigned long seq)
