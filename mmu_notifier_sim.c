@@ -1484,10 +1484,14 @@ static bool mnsim_may_attach(struct task_struct *task, struct mm_struct *mm)
 	return ok;
 }
 
-/*
- * The address space BIND attaches to, with mm_users held (the caller drops it
- * once registered), and in *@tgid its process's tgid in the initial pid
- * namespace. @target is a pid in the caller's namespace, 0 for self.
+/**
+ * mnsim_target_mm() - the address space BIND attaches to
+ * @target: a pid in the caller's namespace, 0 for self
+ * @tgid: receives its process's tgid in the initial pid namespace
+ *
+ * Context: Process context. Takes rcu_read_lock() to find the task.
+ * Return: the mm with mm_users held (the caller drops it once registered),
+ * or ERR_PTR(-EINVAL), ERR_PTR(-ESRCH) or ERR_PTR(-EPERM).
  */
 static struct mm_struct *mnsim_target_mm(s32 target, pid_t *tgid)
 {
@@ -1521,6 +1525,13 @@ static struct mm_struct *mnsim_target_mm(s32 target, pid_t *tgid)
 	return mm;
 }
 
+/**
+ * mnsim_check_bind() - check a BIND command before anything is allocated
+ * @arg: the command
+ *
+ * Context: Process context. Takes no lock.
+ * Return: 0, -EOPNOTSUPP, -EINVAL or -EPERM (DEFER needs CAP_SYS_ADMIN).
+ */
 static int mnsim_check_bind(const struct mnsim_bind *arg)
 {
 	if (arg->flags & ~(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE))
@@ -1546,10 +1557,16 @@ static int mnsim_check_bind(const struct mnsim_bind *arg)
 	return 0;
 }
 
-/*
- * Reset the event ring for a new binding, allocating it the first time a
- * binding records. Called with bind_rwsem held for write, before the
- * notifiers are registered.
+/**
+ * mnsim_ev_init() - reset the event ring for a new binding
+ * @ctx: the device
+ * @record: the binding records events; the ring is allocated the first
+ *	time one does
+ *
+ * Context: Process context; may sleep (GFP_KERNEL_ACCOUNT). Caller holds
+ * bind_rwsem for write, before the notifiers are registered. Takes and
+ * releases ev_lock.
+ * Return: 0 or -ENOMEM.
  */
 static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
 {
@@ -1568,6 +1585,13 @@ static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
 	return 0;
 }
 
+/**
+ * mnsim_reset_counters() - zero the counters for a new binding
+ * @ctx: the device
+ *
+ * Context: Process context. Caller holds bind_rwsem for write, before the
+ * notifiers are registered. Takes and releases park_lock.
+ */
 static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 {
 	int cpu;
@@ -1580,14 +1604,21 @@ static void mnsim_reset_counters(struct mnsim_ctx *ctx)
 	spin_unlock(&ctx->park_lock);
 }
 
-/*
- * Teach lockdep, once per BIND, that reclaim takes the window locks, tlb.lock
- * (inside a window, as an access does) and ev_lock: the kernel calls the
- * secondary-TLB hook from reclaim's TLB flush batches. An allocation that may
- * reclaim under any of them is then reported as a deadlock even in a test
- * where reclaim never runs. (The mmu_notifier core primes
- * __mmu_notifier_invalidate_range_start_map the same way.) The window locks
- * share one lock class.
+/**
+ * mnsim_prime_lockdep() - teach lockdep that reclaim takes our locks
+ * @ctx: the device
+ *
+ * Once per BIND: reclaim takes the window locks, tlb.lock (inside a window,
+ * as an access does) and ev_lock, because the kernel calls the
+ * secondary-TLB hook from reclaim's TLB flush batches. An allocation that
+ * may reclaim under any of them is then reported as a deadlock even in a
+ * test where reclaim never runs. (The mmu_notifier core primes
+ * __mmu_notifier_invalidate_range_start_map the same way.) The window
+ * locks share one lock class.
+ *
+ * Context: Process context. Caller holds bind_rwsem for write. Takes and
+ * releases a window lock, tlb.lock inside it, then ev_lock, all inside
+ * fs_reclaim_acquire().
  */
 static void mnsim_prime_lockdep(struct mnsim_ctx *ctx)
 {
@@ -1612,11 +1643,20 @@ static bool mnsim_ats_watched(const struct mnsim_bind *arg)
 	return (arg->flags & MNSIM_BIND_RECORD) || trace_mnsim_event_enabled();
 }
 
-/*
- * Bind @ctx to @mm, whose mm_users the caller holds, for an @arg that
- * mnsim_check_bind() accepted; @tgid is reported by the debugfs contexts
- * file. KUnit's real-mm suite binds this way: a kthread has no task mm for
+/**
+ * __mnsim_bind_mm() - bind a device to an address space
+ * @ctx: the device
+ * @mm: the address space; the caller holds its mm_users
+ * @arg: a command mnsim_check_bind() accepted
+ * @tgid: reported by the debugfs contexts file
+ *
+ * KUnit's real-mm suite binds this way: a kthread has no task mm for
  * mnsim_target_mm() to find.
+ *
+ * Context: Process context; may sleep. Takes bind_rwsem for write;
+ * mmu_notifier_register() takes @mm's mmap_lock for write.
+ * Return: 0, -EBUSY (bound already), -ENOMEM (the global entry budget), or
+ * what sec_tlb_init() or mmu_notifier_register() returns.
  */
 static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 			   const struct mnsim_bind *arg, pid_t tgid)
@@ -1710,9 +1750,14 @@ static int mnsim_bind(struct mnsim_ctx *ctx, struct mnsim_bind *arg)
 	return ret;
 }
 
-/*
- * Undo mnsim_bind(). mmu_notifier_unregister() waits (SRCU) for callbacks in
- * flight, so nothing touches the TLB once it returns.
+/**
+ * __mnsim_unbind() - undo mnsim_bind()
+ * @ctx: the device, bound
+ *
+ * mmu_notifier_unregister() waits (SRCU) for callbacks in flight, so
+ * nothing touches the TLB once it returns.
+ *
+ * Context: Process context; may sleep. Caller holds bind_rwsem for write.
  */
 static void __mnsim_unbind(struct mnsim_ctx *ctx)
 {
@@ -1736,13 +1781,18 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 	ctx->bound = false;
 }
 
-/*
- * ATS: register the range callbacks the first time someone wants them (a
- * PARK). mmu_notifier_register() takes the mmap_lock for write and
- * mm_take_all_locks(): heavy, but parks are fault injection for tests. No
- * park can be parked yet (parks fire in those callbacks), so nothing of
- * ours holds that mmap_lock. An address space that exited gets no more
- * callbacks: nothing to register.
+/**
+ * __mnsim_watch_ranges() - ATS: register the range callbacks on first use
+ * @ctx: the device, bound in ATS mode
+ *
+ * The first time someone wants them (a PARK). mmu_notifier_register()
+ * takes the mmap_lock for write and mm_take_all_locks(): heavy, but parks
+ * are fault injection for tests. No park can be parked yet (parks fire in
+ * those callbacks), so nothing of ours holds that mmap_lock. An address
+ * space that exited gets no more callbacks: nothing to register.
+ *
+ * Context: Process context; may sleep. Caller holds bind_rwsem for write.
+ * Return: 0, or what mmu_notifier_register() returns.
  */
 static int __mnsim_watch_ranges(struct mnsim_ctx *ctx)
 {
@@ -1761,6 +1811,15 @@ static int __mnsim_watch_ranges(struct mnsim_ctx *ctx)
 
 /* ---- ioctls ----------------------------------------------------------- */
 
+/**
+ * mnsim_ioctl_info() - ioctl(MNSIM_IOC_INFO)
+ * @ctx: the device
+ * @data: &struct mnsim_info, copied in by mnsim_ioctl()
+ *
+ * Context: Process context. Takes no lock.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_info *arg = data;
@@ -1781,11 +1840,30 @@ static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
 	return 0;
 }
 
+/**
+ * mnsim_ioctl_bind() - ioctl(MNSIM_IOC_BIND)
+ * @ctx: the device
+ * @data: &struct mnsim_bind, copied in by mnsim_ioctl()
+ *
+ * Context: as mnsim_bind().
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_bind(struct mnsim_ctx *ctx, void *data)
 {
 	return mnsim_bind(ctx, data);
 }
 
+/**
+ * mnsim_ioctl_unbind() - ioctl(MNSIM_IOC_UNBIND)
+ * @ctx: the device
+ * @data: &struct mnsim_unbind, copied in by mnsim_ioctl()
+ *
+ * Context: Process context; may sleep. Releases the parks, then takes
+ * bind_rwsem for write.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_unbind(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_unbind *arg = data;
@@ -1809,6 +1887,16 @@ static int mnsim_ioctl_unbind(struct mnsim_ctx *ctx, void *data)
 	return ret;
 }
 
+/**
+ * mnsim_rw() - ioctl(MNSIM_IOC_DEV_READ) and ioctl(MNSIM_IOC_DEV_WRITE)
+ * @ctx: the device
+ * @arg: the command; its counters are filled in
+ * @write: DEV_WRITE
+ *
+ * Context: Process context; may sleep and fault. Takes bind_rwsem for read,
+ * then as mnsim_access().
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_rw(struct mnsim_ctx *ctx, struct mnsim_access *arg,
 		    bool write)
 {
@@ -1832,16 +1920,44 @@ static int mnsim_rw(struct mnsim_ctx *ctx, struct mnsim_access *arg,
 	return ret;
 }
 
+/**
+ * mnsim_ioctl_read() - ioctl(MNSIM_IOC_DEV_READ)
+ * @ctx: the device
+ * @data: &struct mnsim_access, copied in by mnsim_ioctl()
+ *
+ * Context: as mnsim_rw().
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_read(struct mnsim_ctx *ctx, void *data)
 {
 	return mnsim_rw(ctx, data, false);
 }
 
+/**
+ * mnsim_ioctl_write() - ioctl(MNSIM_IOC_DEV_WRITE)
+ * @ctx: the device
+ * @data: &struct mnsim_access, copied in by mnsim_ioctl()
+ *
+ * Context: as mnsim_rw().
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_write(struct mnsim_ctx *ctx, void *data)
 {
 	return mnsim_rw(ctx, data, true);
 }
 
+/**
+ * mnsim_rwv_one() - one range of a DEV_RWV
+ * @ctx: the device, bound
+ * @uptr: user address of the &struct mnsim_vec_range
+ * @call: the call's counters
+ *
+ * Context: Process context; may sleep and fault. Caller holds bind_rwsem
+ * for read; then as mnsim_access().
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_rwv_one(struct mnsim_ctx *ctx, u64 uptr,
 			 struct mnsim_call *call)
 {
@@ -1858,6 +1974,16 @@ static int mnsim_rwv_one(struct mnsim_ctx *ctx, u64 uptr,
 			    r.flags & MNSIM_ACCESS_WRITE, call);
 }
 
+/**
+ * mnsim_ioctl_rwv() - ioctl(MNSIM_IOC_DEV_RWV)
+ * @ctx: the device
+ * @data: &struct mnsim_access_vec, copied in by mnsim_ioctl()
+ *
+ * Context: Process context; may sleep and fault. Takes bind_rwsem for read,
+ * then as mnsim_access() for each range.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_rwv(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_access_vec *arg = data;
@@ -1889,6 +2015,16 @@ static int mnsim_ioctl_rwv(struct mnsim_ctx *ctx, void *data)
 	return ret;
 }
 
+/**
+ * mnsim_ioctl_flush() - ioctl(MNSIM_IOC_FLUSH)
+ * @ctx: the device
+ * @data: &struct mnsim_flush, copied in by mnsim_ioctl()
+ *
+ * Context: Process context. Takes bind_rwsem for read, then as
+ * sec_tlb_flush_all().
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_flush(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_flush *arg = data;
@@ -1908,6 +2044,14 @@ static int mnsim_ioctl_flush(struct mnsim_ctx *ctx, void *data)
 	return ret;
 }
 
+/**
+ * mnsim_sum_counters() - add up the per-CPU counters
+ * @ctx: the device
+ * @sum: receives the sums
+ *
+ * Context: Any context. Takes no lock: each counter is read once, and a
+ * counter that moves meanwhile is counted or not.
+ */
 static void mnsim_sum_counters(struct mnsim_ctx *ctx, struct mnsim_counters *sum)
 {
 	const u64 *src;
@@ -1977,6 +2121,15 @@ static void mnsim_get_stats(struct mnsim_ctx *ctx, struct mnsim_stats *arg,
 	arg->oracle_violation_a = c.verdicts[MNSIM_VERDICT_VIOLATION_A];
 }
 
+/**
+ * mnsim_ioctl_stats() - ioctl(MNSIM_IOC_STATS)
+ * @ctx: the device
+ * @data: &struct mnsim_stats, copied in by mnsim_ioctl()
+ *
+ * Context: Process context. Takes bind_rwsem for read, then tlb.lock.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_stats *arg = data;
@@ -2058,6 +2211,16 @@ static int mnsim_ioctl_park(struct mnsim_ctx *ctx, void *data)
 	return ret;
 }
 
+/**
+ * mnsim_ioctl_park_ctl() - ioctl(MNSIM_IOC_PARK_CTL)
+ * @ctx: the device
+ * @data: &struct mnsim_park_ctl, copied in by mnsim_ioctl()
+ *
+ * Context: Process context; may sleep (waits for released callbacks to
+ * leave). Takes and releases park_lock.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_park_ctl *arg = data;
@@ -2078,6 +2241,16 @@ static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
 	return 0;
 }
 
+/**
+ * mnsim_ioctl_read_events() - ioctl(MNSIM_IOC_READ_EVENTS)
+ * @ctx: the device
+ * @data: &struct mnsim_read_events, copied in by mnsim_ioctl()
+ *
+ * Context: Process context; may fault. Takes and releases ev_lock around
+ * each record, never across a copy to user space.
+ *
+ * Return: 0, or a negative errno of the table in the uAPI header's DOC.
+ */
 static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_read_events *arg = data;
@@ -2194,6 +2367,17 @@ static const struct mnsim_ioctl_op mnsim_ioctl_ops[] = {
  * back that fails afterwards (another thread unmapped or protected the
  * structure meanwhile) loses the outputs, not the command's own result.
  */
+/**
+ * mnsim_ioctl() - copy a command in, run its handler, copy it out
+ * @file: the device's file
+ * @cmd: the ioctl number
+ * @arg: user address of the command's struct
+ *
+ * Context: Process context; as the command's handler.
+ * Return: the handler's result; -ENOTTY for an unknown @cmd, -EINVAL for a
+ * struct shorter than the command's first version, -EFAULT or -E2BIG from
+ * copying it.
+ */
 static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mnsim_ctx *ctx = file->private_data;
@@ -2224,6 +2408,15 @@ static long mnsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return ret;
 }
 
+/**
+ * mnsim_open() - a new, unbound device per open
+ * @inode: the misc device's inode
+ * @file: the file
+ *
+ * Context: Process context; may sleep (GFP_KERNEL_ACCOUNT). Takes
+ * mnsim_ctxs_lock.
+ * Return: 0 or -ENOMEM.
+ */
 static int mnsim_open(struct inode *inode, struct file *file)
 {
 	struct mnsim_ctx *ctx;
@@ -2251,6 +2444,15 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/**
+ * mnsim_release_file() - the last close of a device
+ * @inode: the misc device's inode
+ * @file: the file
+ *
+ * Context: Process context; may sleep. Takes mnsim_ctxs_lock, releases the
+ * parks, then takes bind_rwsem for write to unbind.
+ * Return: 0.
+ */
 static int mnsim_release_file(struct inode *inode, struct file *file)
 {
 	struct mnsim_ctx *ctx = file->private_data;
@@ -2320,7 +2522,15 @@ static struct miscdevice mnsim_misc = {
  * bound shows zeros.
  */
 
-/* Holds mnsim_ctxs_lock from start to stop: the list cannot change. */
+/**
+ * mnsim_contexts_start() - seq_file start of the debugfs contexts file
+ * @m: the seq_file
+ * @pos: the position
+ *
+ * Context: Process context. Takes mnsim_ctxs_lock, held until
+ * mnsim_contexts_stop(): the list cannot change in between.
+ * Return: the list position.
+ */
 static void *mnsim_contexts_start(struct seq_file *m, loff_t *pos)
 {
 	mutex_lock(&mnsim_ctxs_lock);
@@ -2332,6 +2542,13 @@ static void *mnsim_contexts_next(struct seq_file *m, void *v, loff_t *pos)
 	return seq_list_next(v, &mnsim_ctxs, pos);
 }
 
+/**
+ * mnsim_contexts_stop() - seq_file stop of the debugfs contexts file
+ * @m: the seq_file
+ * @v: the last position
+ *
+ * Context: Process context. Releases mnsim_ctxs_lock.
+ */
 static void mnsim_contexts_stop(struct seq_file *m, void *v)
 {
 	mutex_unlock(&mnsim_ctxs_lock);
