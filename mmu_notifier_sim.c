@@ -1390,9 +1390,21 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	}
 }
 
-/*
- * __mnsim_access_page() and its ACCESS event: the first bytes moved, or the
- * errno of a refused access, for the timeline.
+/**
+ * mnsim_access_page() - __mnsim_access_page() and its ACCESS event
+ * @ctx: the device, bound
+ * @va: the device address
+ * @ubuf: the caller's buffer
+ * @len: bytes, not crossing a page of @va
+ * @write: device write
+ * @call: the call's counters; receives the oracle's verdict
+ *
+ * The event carries the first bytes moved, or the errno of a refused
+ * access, for the timeline.
+ *
+ * Context: as __mnsim_access_page(); the event takes ev_lock after the
+ * access window has closed.
+ * Return: as __mnsim_access_page().
  */
 static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			     void __user *ubuf, size_t len, bool write,
@@ -2537,6 +2549,16 @@ static void *mnsim_contexts_start(struct seq_file *m, loff_t *pos)
 	return seq_list_start_head(&mnsim_ctxs, *pos);
 }
 
+/**
+ * mnsim_contexts_next() - seq_file next of the debugfs contexts file
+ * @m: the seq_file
+ * @v: the current position
+ * @pos: the position
+ *
+ * Context: Process context. Caller holds mnsim_ctxs_lock (from
+ * mnsim_contexts_start()).
+ * Return: the next position, or NULL at the end.
+ */
 static void *mnsim_contexts_next(struct seq_file *m, void *v, loff_t *pos)
 {
 	return seq_list_next(v, &mnsim_ctxs, pos);
