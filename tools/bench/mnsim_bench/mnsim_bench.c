@@ -171,7 +171,15 @@ static struct sec_tlb_xlate bench_xlate(unsigned int i)
 	return x;
 }
 
-/* The fake walker: cache pages 0 .. @n - 1, a batch per lock hold. */
+/**
+ * bench_fill() - set up a TLB of @n entries with the fake walker
+ * @bt: the TLB to set up
+ * @n: entries: pages 0 .. @n - 1 are cached
+ *
+ * Context: Process context; may sleep. Takes and releases the TLB's lock
+ * once per %BENCH_FILL_BATCH inserts, rescheduling in between.
+ * Return: 0, or what sec_tlb_init() returns.
+ */
 static int bench_fill(struct bench_tlb *bt, unsigned int n)
 {
 	unsigned int i = 0;
@@ -197,6 +205,13 @@ static int bench_fill(struct bench_tlb *bt, unsigned int n)
 	return 0;
 }
 
+/**
+ * bench_reinsert() - cache page @i again after a sample dropped it
+ * @bt: the TLB
+ * @i: the page
+ *
+ * Context: Process context. Takes and releases the TLB's lock.
+ */
 static void bench_reinsert(struct bench_tlb *bt, unsigned int i)
 {
 	struct sec_tlb_xlate x = bench_xlate(i);
@@ -277,7 +292,18 @@ enum bench_pattern {
 	BENCH_NONE,	/* a page that is not cached */
 };
 
-/* Cycles of one invalidation (gross); a dropped entry is re-inserted. */
+/**
+ * bench_sample() - time one invalidation of one page
+ * @bt: the TLB
+ * @pat: which page: the same one, a random cached one, or one not cached
+ *
+ * The dropped entry is re-inserted afterwards, untimed.
+ *
+ * Context: Process context. Takes and releases the TLB's lock (the same
+ * series' untimed lookup, the re-insert) and, inside the timed part with
+ * interrupts off, what sec_tlb_invalidate() takes.
+ * Return: the cycles of the sec_tlb_invalidate() call (gross).
+ */
 static u64 bench_sample(struct bench_tlb *bt, enum bench_pattern pat)
 {
 	unsigned int i = pat == BENCH_NONE ? bt->n + 1 :
@@ -441,6 +467,16 @@ out_free:
 	return ret;
 }
 
+/**
+ * bench_write() - any write to the debugfs file runs the P1 benchmark
+ * @file: the file
+ * @ubuf: ignored
+ * @len: returned on success
+ * @ppos: ignored
+ *
+ * Context: Process context; may sleep. Takes bench_lock (interruptible).
+ * Return: @len, -EINTR, or the benchmark's errno.
+ */
 static ssize_t bench_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
@@ -453,6 +489,16 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 	return ret ? ret : len;
 }
 
+/**
+ * bench_read() - the last run's results
+ * @file: the file
+ * @ubuf: the caller's buffer
+ * @len: its size
+ * @ppos: the position
+ *
+ * Context: Process context; may fault. Takes bench_lock (interruptible).
+ * Return: bytes read, or -EINTR or -EFAULT.
+ */
 static ssize_t bench_read(struct file *file, char __user *ubuf, size_t len,
 			  loff_t *ppos)
 {
@@ -533,7 +579,17 @@ static bool win_wait(const int *p, int v, const bool *stop)
 	return true;
 }
 
-/* The device: one access window on y per round, a lookup of x inside it. */
+/**
+ * win_device() - the device thread of the windows check
+ * @data: the &struct win_test
+ *
+ * One access window on y per round, a lookup of x inside it.
+ *
+ * Context: Kthread, bound to another CPU than the invalidating thread.
+ * Opens and closes the window of y (sec_tlb_window_open()/_close()), takes
+ * the window of x and the TLB's lock inside it for its lookups.
+ * Return: 0.
+ */
 static int win_device(void *data)
 {
 	struct win_test *w = data;
@@ -584,6 +640,14 @@ static int win_device(void *data)
 	return 0;
 }
 
+/**
+ * win_insert() - cache one page of the windows check
+ * @tlb: the TLB
+ * @va: the page
+ * @i: makes the pfn
+ *
+ * Context: Process context. Takes and releases @tlb->lock.
+ */
 static void win_insert(struct sec_tlb *tlb, unsigned long va, unsigned int i)
 {
 	struct sec_tlb_xlate x = {
@@ -598,10 +662,19 @@ static void win_insert(struct sec_tlb *tlb, unsigned long va, unsigned int i)
 	spin_unlock(&tlb->lock);
 }
 
-/*
- * @rounds rounds against a device thread on another CPU. @index_only: the
- * negative control. Emits "windows hook|index early ..." and, for the hook
- * path, the lookups of x.
+/**
+ * win_series() - one series of the windows check
+ * @rounds: rounds against a device thread on another CPU
+ * @index_only: the negative control (__sec_tlb_invalidate() under the lock,
+ *	no wait for windows)
+ * @waited: receives the wait of each round, in ns
+ *
+ * Emits "windows hook|index early ..." and, for the hook path, the
+ * lookups of x.
+ *
+ * Context: Process context; may sleep. Caller holds bench_lock. Takes the
+ * TLB's lock, or what sec_tlb_invalidate() takes.
+ * Return: 0, -ENOMEM, or the errno of kthread_create().
  */
 static int win_series(unsigned int rounds, bool index_only, u64 *waited)
 {
@@ -703,6 +776,16 @@ static int win_run(unsigned int rounds)
 	return ret;
 }
 
+/**
+ * win_write() - write a round count to the debugfs file to run the check
+ * @file: the file
+ * @ubuf: the round count, in decimal
+ * @len: its length
+ * @ppos: ignored
+ *
+ * Context: Process context; may sleep. Takes bench_lock (interruptible).
+ * Return: @len, -EINTR, an errno from parsing, or the check's errno.
+ */
 static ssize_t win_write(struct file *file, const char __user *ubuf,
 			 size_t len, loff_t *ppos)
 {
