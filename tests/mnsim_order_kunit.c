@@ -959,10 +959,16 @@ static int mo_dev_thread(void *data)
 	return 0;
 }
 
-/*
- * Controller: let device @d run until it gives way or finishes. A device
- * that sleeps (it must not: see mo_would_sleep()) is woken by marking the
- * context dead, and the test fails.
+/**
+ * mo_dev_go() - let a device thread run until it gives way or finishes
+ * @r: the run
+ * @d: the device thread
+ *
+ * A device that sleeps (it must not: see mo_would_sleep()) is woken by
+ * marking the context dead, and the test fails.
+ *
+ * Context: The controller; may sleep. Takes and releases tlb.lock to mark
+ * the context dead.
  */
 static void mo_dev_go(struct mo_run *r, struct mo_dev *d)
 {
@@ -1137,10 +1143,17 @@ static bool mo_after_ok(const struct mo_run *r, const u8 *pc, int t)
 	return !after || pc[(after >> 8) - 1] > (after & 0xff);
 }
 
-/*
- * Would a lookup of @s's access hit now? Looks without a trace: the hit and
- * miss counters are put back, and the LRU order it may change only matters
- * to evictions, which MO_TLB_ENTRIES never needs.
+/**
+ * mo_tlb_would_hit() - would a lookup of a step's access hit now?
+ * @r: the run
+ * @s: the step
+ *
+ * Looks without a trace: the hit and miss counters are put back, and the
+ * LRU order it may change only matters to evictions, which
+ * %MO_TLB_ENTRIES never needs.
+ *
+ * Context: Takes and releases tlb.lock.
+ * Return: true on a hit.
  */
 static bool mo_tlb_would_hit(struct mo_run *r, const struct mo_step *s)
 {
@@ -1209,7 +1222,13 @@ static u64 mo_count(struct mo_run *r, u8 *pc)
 	return n;
 }
 
-/* A fresh driver context and model, and the device TLB of "Time N". */
+/**
+ * mo_reset() - a fresh driver context and model, and the TLB of "Time N"
+ * @r: the run
+ *
+ * Context: The controller; may sleep. Takes and releases tlb.lock.
+ * Return: 0, or what sec_tlb_init() returns.
+ */
 static int mo_reset(struct mo_run *r)
 {
 	const struct mo_case *c = r->c;

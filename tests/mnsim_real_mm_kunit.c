@@ -59,9 +59,19 @@ struct rm_state {
 /* The test in progress (KUnit runs one case at a time). */
 static struct rm_state *rm_cur;
 
-/*
- * At a flush by the driver: every translation the device holds of a watched
- * page must still point to an allocated page.
+/**
+ * rm_check_flush() - check the device's translations at a flush
+ * @ctx: the device that flushes
+ * @start: first byte of the flush
+ * @end: one past the last byte
+ *
+ * Every translation the device holds of a watched page must still point to
+ * an allocated page.
+ *
+ * Context: From the test's wrappers of the driver's callbacks, just before
+ * the driver flushes: the secondary-TLB hook (under the page-table lock on
+ * the COW and clear paths) or range start/end. No lock of @ctx is held.
+ * Takes and releases tlb.lock.
  */
 static void rm_check_flush(struct mnsim_ctx *ctx, unsigned long start,
 			   unsigned long end)
@@ -148,7 +158,17 @@ static void rm_detach_mm(struct rm_state *rm)
 	mmput(rm->mm);
 }
 
-/* A device access of one byte at page @i of the region: -errno or the byte. */
+/**
+ * rm_dev() - a device access of one byte at a page of the region
+ * @rm: the test's state
+ * @i: the page
+ * @write: device write of @val
+ * @val: the byte to write
+ *
+ * Context: Process context (the test's kthread, with the test's mm); may
+ * sleep and fault. Takes bind_rwsem for read, then as mnsim_access().
+ * Return: the byte read back, or a negative errno.
+ */
 static int rm_dev(struct rm_state *rm, int i, bool write, u8 val)
 {
 	struct mnsim_call call = {};
@@ -184,6 +204,14 @@ static u64 rm_hook_calls(struct rm_state *rm)
 	return c.hook_calls;
 }
 
+/**
+ * rm_cached() - does the device cache page @i of the region?
+ * @rm: the test's state
+ * @i: the page
+ *
+ * Context: Takes and releases tlb.lock.
+ * Return: true if a lookup hits.
+ */
 static bool rm_cached(struct rm_state *rm, int i)
 {
 	struct sec_tlb_xlate x;

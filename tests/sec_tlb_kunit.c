@@ -58,6 +58,13 @@ static struct sec_tlb *tlb_new(struct kunit *test, unsigned int capacity)
 	return tlb;
 }
 
+/**
+ * tlb_insert() - __sec_tlb_insert() under the TLB's lock
+ * @tlb: the TLB
+ * @x: the translation
+ *
+ * Context: Takes and releases @tlb->lock.
+ */
 static void tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 {
 	spin_lock(&tlb->lock);
@@ -65,6 +72,16 @@ static void tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 	spin_unlock(&tlb->lock);
 }
 
+/**
+ * tlb_lookup() - __sec_tlb_lookup() under the TLB's lock
+ * @tlb: the TLB
+ * @va: the address
+ * @perm: the permissions asked for
+ * @out: receives the translation on a hit; may be NULL
+ *
+ * Context: Takes and releases @tlb->lock.
+ * Return: true on a hit.
+ */
 static bool tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 		       unsigned int perm, struct sec_tlb_xlate *out)
 {
