@@ -289,6 +289,18 @@ static void __mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 }
 
 /**
+ * mnsim_ev_on() - does anyone listen to the device's events?
+ * @ctx: the device
+ *
+ * Context: Any context. Takes no lock.
+ * Return: true when events are recorded in the ring or traced.
+ */
+static inline bool mnsim_ev_on(struct mnsim_ctx *ctx)
+{
+	return READ_ONCE(ctx->record) || trace_mnsim_event_enabled();
+}
+
+/**
  * mnsim_ev() - __mnsim_ev() when someone listens
  * @ctx: the device
  * @type: &enum mnsim_event_type
@@ -307,7 +319,7 @@ static inline void mnsim_ev(struct mnsim_ctx *ctx, unsigned int type,
 			    unsigned long start, unsigned long end, u64 value,
 			    unsigned int flags, unsigned int count)
 {
-	if (READ_ONCE(ctx->record) || trace_mnsim_event_enabled())
+	if (mnsim_ev_on(ctx))
 		__mnsim_ev(ctx, type, start, end, value, flags, count);
 }
 
@@ -552,10 +564,16 @@ static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
  * pages they mapped (seed 003); on COW and on the *_clear_flush paths it does
  * so under the page-table lock, before the new PTE is set (seed 000, case B).
  * Device accesses through a translation run in the access window of its
- * region (see mnsim_dma_window()), which sec_tlb_invalidate() waits for
- * after dropping the range's entries, so when this returns no access through
+ * region (see mnsim_dma_window()), which sec_tlb_invalidate_queue() waits
+ * for after invalidating the range, so when this returns no access through
  * a dropped translation is still in flight: the ATS invalidation has
  * completed. Accesses and lookups of other regions do not wait for it.
+ *
+ * A small range goes on the TLB's invalidation queue: dead for every lookup
+ * from then on, its entries dropped by the device's next use of its TLB.
+ * The hook's event tells how many entries it dropped, so while events are
+ * recorded or traced the hook drops them itself (sec_tlb_invalidate()): the
+ * same guarantee, at the cost of touching the entries.
  *
  * Context: Atomic context possible (page-table lock held). Takes and releases
  * tlb.lock, then the window locks of the range; does not sleep or allocate.
@@ -568,8 +586,12 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 	unsigned int n;
 
 	this_cpu_inc(ctx->cnt->hook_calls);
+	if (likely(!mnsim_ev_on(ctx))) {
+		sec_tlb_invalidate_queue(&ctx->tlb, start, end);
+		return;
+	}
 	n = sec_tlb_invalidate(&ctx->tlb, start, end);
-	mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
+	__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
 }
 
 /**
@@ -1420,7 +1442,7 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		this_cpu_inc(ctx->cnt->verdicts[call->verdict]);
 	flags |= call->verdict << MNSIM_EVF_VERDICT_SHIFT;
 
-	if (!READ_ONCE(ctx->record) && !trace_mnsim_event_enabled())
+	if (!mnsim_ev_on(ctx))
 		return ret;
 	if (ret) {
 		flags |= MNSIM_EVF_REFUSED;

@@ -170,6 +170,35 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 }
 
 /**
+ * __sec_tlb_drain() - drop the entries of the ranges on the invalidation queue
+ * @tlb: the TLB
+ *
+ * Every use of the index but the hook's posting calls it first, so that a
+ * posted range is dead for every lookup from the moment it was posted (the
+ * first ordering pair at sec_tlb_invalidate()). Drops commute, so the ranges
+ * may be dropped in any order, and together with a later invalidation's.
+ * O(pages) probes for a small range, O(log n + k) by the tree for a merged
+ * one larger than %SEC_TLB_PROBE_PAGES pages.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ */
+static void __sec_tlb_drain(struct sec_tlb *tlb)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < tlb->nr_queued; i++) {
+		const struct sec_tlb_range *q = &tlb->queue[i];
+
+		if (sec_tlb_range_small(q->start, q->end))
+			n += __sec_tlb_drop_probe(tlb, q->start, q->end - 1);
+		else
+			n += __sec_tlb_drop(tlb, q->start, q->end - 1);
+	}
+	tlb->nr_queued = 0;
+	tlb->stats.inval_entries += n;
+}
+
+/**
  * __sec_tlb_lookup() - translate one address
  * @tlb: the TLB
  * @va: any byte address
@@ -193,6 +222,8 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 
 	lockdep_assert_held(&tlb->lock);
 
+	if (tlb->nr_queued)
+		__sec_tlb_drain(tlb);
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
 		if (shifts[i] != PAGE_SHIFT && !tlb->nr_pmd)
 			break;
@@ -293,6 +324,8 @@ void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 
 	lockdep_assert_held(&tlb->lock);
 
+	if (tlb->nr_queued)
+		__sec_tlb_drain(tlb);
 	__sec_tlb_drop(tlb, x->va, last);
 	e = __sec_tlb_get_slot(tlb);
 	e->x = *x;
@@ -315,7 +348,8 @@ EXPORT_SYMBOL_GPL(__sec_tlb_insert);
  * rbtree is reset, and the LRU list (live entries and tombstones) becomes
  * the stale list, reused before any live entry is evicted. Tombstones stay
  * on &sec_tlb.tombs, out of the reset tree: __sec_tlb_kill() tells them by
- * their generation.
+ * their generation. The invalidation queue is emptied without a drain: its
+ * entries die with the rest, and are counted with them.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
  */
@@ -325,6 +359,7 @@ void __sec_tlb_flush_all(struct sec_tlb *tlb)
 
 	__sec_tlb_bump_seq(tlb);
 	tlb->gen++;
+	tlb->nr_queued = 0;
 	tlb->root = RB_ROOT;
 	list_splice_tail_init(&tlb->lru, &tlb->stale);
 	tlb->stats.inval_calls++;
@@ -344,10 +379,12 @@ EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
  * O(pages) hash probes for a range of at most %SEC_TLB_PROBE_PAGES pages,
  * else O(log n + k) for k entries in the range. (0, ULONG_MAX) — what 6.6+
  * x86 sends for any large flush — is a full flush. An empty range still bumps the
- * sequence: a walk that raced it may have seen a page table in flux.
+ * sequence: a walk that raced it may have seen a page table in flux. The
+ * invalidation queue is drained first.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
- * Return: the number of entries dropped.
+ * Return: the number of entries dropped: in [start, end), not counting those
+ * of the drained queue; every live one for a full flush.
  */
 unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 				  unsigned long end)
@@ -355,13 +392,15 @@ unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 	unsigned int n = 0;
 
 	lockdep_assert_held(&tlb->lock);
-	if (sec_tlb_range_small(start, end))
-		return __sec_tlb_invalidate_small(tlb, start, end);
 	if (start == 0 && end == ULONG_MAX) {
 		n = tlb->nr_live;
 		__sec_tlb_flush_all(tlb);
 		return n;
 	}
+	if (tlb->nr_queued)
+		__sec_tlb_drain(tlb);
+	if (sec_tlb_range_small(start, end))
+		return __sec_tlb_invalidate_small(tlb, start, end);
 	__sec_tlb_bump_seq(tlb);
 	if (start < end)
 		n = __sec_tlb_drop(tlb, start, end - 1);
@@ -468,12 +507,17 @@ EXPORT_SYMBOL_GPL(sec_tlb_flush_all);
  * @stats: receives the counters
  * @nr_live: receives the number of live entries
  *
+ * Drains the invalidation queue first, so that @stats->inval_entries and
+ * @nr_live count what was invalidated before the call.
+ *
  * Context: Any context. Takes and releases @tlb->lock.
  */
 void sec_tlb_get_stats(struct sec_tlb *tlb, struct sec_tlb_stats *stats,
 		       unsigned int *nr_live)
 {
 	spin_lock(&tlb->lock);
+	if (tlb->nr_queued)
+		__sec_tlb_drain(tlb);
 	*stats = tlb->stats;
 	*nr_live = tlb->nr_live;
 	spin_unlock(&tlb->lock);

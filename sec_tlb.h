@@ -23,12 +23,25 @@
  * fill path erases when it reuses the slot. The hook's cost then does not
  * grow with the number of cached entries.
  *
+ * Invalidation queue: the secondary-TLB hook does not even do that probe.
+ * Like the invalidation queue of an IOMMU, it posts the range on
+ * &sec_tlb.queue (sec_tlb_invalidate_queue()), in O(1), merged with the last
+ * posted range when they touch. A posted range is dead for every lookup from
+ * then on: whoever reads the index next (a lookup, a fill, an invalidation,
+ * a stats read) first drains the queue, that is drops the posted ranges'
+ * entries, under the same lock. The hook then touches no entry: under TCG
+ * a COW fault's probe found the entry cold in the host's caches, and that
+ * touch was most of the device's cost on P2 (Documentation/benchmarks.rst).
+ * A hook that finds the queue full drains it itself.
+ *
  * Locking: two levels, so that a device access never waits for an
  * invalidation of an unrelated range.
  *
- *  - &sec_tlb.lock protects the index (hash, tree, lists, counters). Its
- *    holders do O(1) work, or O(entries in the range) for an invalidation,
- *    and never wait for anything else while holding it.
+ *  - &sec_tlb.lock protects the index (hash, tree, lists, counters, the
+ *    invalidation queue). Its holders do O(1) work, or O(entries in the
+ *    range) for an invalidation, plus O(entries of the queued ranges) for
+ *    the one that drains the queue, and never wait for anything else while
+ *    holding it.
  *  - An access window: a device access through a translation runs, from the
  *    lookup (or fill) that yields the translation to the end of the DMA,
  *    under the window lock of the 2 MiB region of its address, one of
@@ -59,6 +72,9 @@
 
 /* Invalidations up to this many pages probe the hash, larger ones the tree. */
 #define SEC_TLB_PROBE_PAGES		16
+
+/* Ranges the invalidation queue holds before a hook drains it. */
+#define SEC_TLB_QUEUE_LEN		16
 
 /* Access windows: 2 MiB regions hashed onto this many window locks. */
 #define SEC_TLB_WINDOW_BITS		6
@@ -121,13 +137,24 @@ struct sec_tlb_entry {
 };
 
 /**
+ * struct sec_tlb_range - a range on the invalidation queue
+ * @start: first byte
+ * @end: one past the last byte
+ */
+struct sec_tlb_range {
+	unsigned long start;
+	unsigned long end;
+};
+
+/**
  * struct sec_tlb_stats - counters, cumulative since sec_tlb_init()
  * @hits: lookups that found a live entry with the permission asked for
  * @misses: lookups that did not
  * @fills: entries inserted
  * @evictions: live entries dropped to make room for a fill
- * @inval_calls: range invalidations and full flushes
- * @inval_entries: live entries dropped by them
+ * @inval_calls: range invalidations and full flushes, queued ones included
+ * @inval_entries: live entries dropped by them; a queued range's when the
+ *	queue is drained (or a full flush drops them)
  * @full_flushes: generation bumps
  */
 struct sec_tlb_stats {
@@ -166,6 +193,11 @@ struct sec_tlb_stats {
  *	tree, taken off the LRU list) before @stale. A bury is then two
  *	hlist operations, none of the list_head ones that CONFIG_DEBUG_LIST
  *	checks out of line.
+ * @nr_queued: ranges on @queue
+ * @queue: the invalidation queue: ranges invalidated but whose entries may
+ *	still be in the index, where no lookup may find them. Drained (the
+ *	entries dropped, @nr_queued reset) by __sec_tlb_drain() before any
+ *	other use of the index.
  * @stats: counters
  * @root: live entries ordered by address
  * @lru: live entries, least recently used first, and tombstones in the
@@ -180,8 +212,8 @@ struct sec_tlb_stats {
  *	before @lock, never while holding it.
  *
  * What the secondary-TLB hook reads and writes for a small invalidation
- * comes first: @lock to @tombs in one cache line (without lock
- * debugging), @stats right after it.
+ * comes first: @lock to @nr_queued in one cache line (without lock
+ * debugging), then @queue and @stats.
  */
 struct sec_tlb {
 	spinlock_t lock;	/* see above */
@@ -194,6 +226,8 @@ struct sec_tlb {
 	unsigned int hash_bits;
 	struct hlist_head *hash;
 	struct hlist_head tombs;
+	unsigned int nr_queued;
+	struct sec_tlb_range queue[SEC_TLB_QUEUE_LEN];
 	struct sec_tlb_stats stats;
 	struct rb_root root;
 	struct list_head lru;
@@ -321,11 +355,11 @@ static inline bool sec_tlb_read_retry(struct sec_tlb *tlb, unsigned long seq)
 }
 
 /*
- * The secondary-TLB hook's path, inline in the caller's module, so that a
- * COW fault calls nothing in sec_tlb.ko unless the range is large or an
- * access window is open. Under TCG a call into another module and its
- * return each end a translation block: P1's one-page invalidation took
- * 90-102 ns out of line, 60 ns inline (Documentation/benchmarks.rst).
+ * The invalidation paths of a small range, inline in the caller's module, so
+ * that a COW fault calls nothing in sec_tlb.ko unless the range is large, the
+ * queue full or an access window open. Under TCG a call into another module
+ * and its return each end a translation block: P1's one-page invalidation
+ * took 90-102 ns out of line, 60 ns inline (Documentation/benchmarks.rst).
  */
 
 /* Buckets of consecutive pages that share a cache line (8-byte heads). */
@@ -532,10 +566,12 @@ static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
  * of region R through an entry E that I drops (A holds window(R) from
  * before its lookup to the end of its copy; lock order window -> lock):
  *
- *  1. Index: A looks E up, I drops E, each in a @tlb->lock section. If A's
- *     section comes second, A misses E; a fill of A re-checks, in its
- *     section, the sequence I bumped in its own (sec_tlb_read_retry()),
- *     and walks again.
+ *  1. Index: A looks E up, I drops E (or posts a range holding E on the
+ *     invalidation queue, sec_tlb_invalidate_queue()), each in a @tlb->lock
+ *     section. If A's section comes second, A misses E: a lookup drains
+ *     the queue before it probes. A fill of A re-checks, in its section,
+ *     the sequence I bumped in its own (sec_tlb_read_retry()), and walks
+ *     again.
  *  2. Window: if A's section comes first, A took window(R) before it, and
  *     I takes window(R) after its own (sec_tlb_wait_windows()). I's
  *     spin_lock(window(R)) cannot come before A's: A's spin_lock(&tlb->lock)
@@ -579,6 +615,73 @@ sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start, unsigned long end)
 	if (unlikely(!sec_tlb_windows_idle(tlb)))
 		sec_tlb_wait_windows(tlb, start, end);
 	return n;
+}
+
+/**
+ * __sec_tlb_queue() - post a small range on the invalidation queue
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * Merges the range into the last one posted when they overlap or touch (a
+ * run of COW faults on consecutive pages takes one slot), else takes the
+ * next slot. Bumps the sequence as any invalidation, so that a fill that
+ * walked before it walks again.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: false, having done nothing, for a range that is not
+ * sec_tlb_range_small() or when the queue is full.
+ */
+static __always_inline bool __sec_tlb_queue(struct sec_tlb *tlb,
+					    unsigned long start,
+					    unsigned long end)
+{
+	struct sec_tlb_range *last = tlb->nr_queued ?
+				     &tlb->queue[tlb->nr_queued - 1] : NULL;
+
+	if (!sec_tlb_range_small(start, end))
+		return false;
+	if (last && start <= last->end && end >= last->start) {
+		last->start = min(last->start, start);
+		last->end = max(last->end, end);
+	} else if (tlb->nr_queued < SEC_TLB_QUEUE_LEN) {
+		tlb->queue[tlb->nr_queued].start = start;
+		tlb->queue[tlb->nr_queued].end = end;
+		tlb->nr_queued++;
+	} else {
+		return false;
+	}
+	__sec_tlb_bump_seq(tlb);
+	tlb->stats.inval_calls++;
+	return true;
+}
+
+/**
+ * sec_tlb_invalidate_queue() - sec_tlb_invalidate() by the invalidation queue
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * The secondary-TLB hook's call. The same guarantee as sec_tlb_invalidate(),
+ * by the same three pairs, but a small range is posted on the queue, O(1),
+ * instead of being dropped from the index: no entry is touched here (the
+ * next reader of the index drops them). A large range, or a full queue, is
+ * dropped here, the queue drained with it.
+ *
+ * Context: Any context, including under a page-table lock. Takes and releases
+ * @tlb->lock, then the window locks of the range when an access window is
+ * open. Caller holds none of them.
+ */
+static __always_inline void
+sec_tlb_invalidate_queue(struct sec_tlb *tlb, unsigned long start,
+			 unsigned long end)
+{
+	spin_lock(&tlb->lock);
+	if (unlikely(!__sec_tlb_queue(tlb, start, end)))
+		__sec_tlb_invalidate(tlb, start, end);
+	spin_unlock(&tlb->lock);
+	if (unlikely(!sec_tlb_windows_idle(tlb)))
+		sec_tlb_wait_windows(tlb, start, end);
 }
 
 #endif /* _SEC_TLB_H */

@@ -243,17 +243,18 @@ static void inval_case_desc(const struct inval_case *c, char *desc)
 KUNIT_ARRAY_PARAM(inval, inval_cases, inval_case_desc);
 
 /*
- * sec_tlb_invalidate_range_test - [start, end) drops exactly the entries it
- * overlaps, a 4 KiB range drops a PMD entry around it, (0, ULONG_MAX) is a
- * full flush, and every call bumps the sequence, even an empty one.
+ * inval_range_check() - one row of inval_cases, by either invalidation: the
+ * entries dropped, the sequence bumped, the counters. @queued: by
+ * sec_tlb_invalidate_queue(), which must have posted a small non-empty range
+ * rather than dropped it, and whose drop the next lookup completes.
  */
-static void sec_tlb_invalidate_range_test(struct kunit *test)
+static void inval_range_check(struct kunit *test, const struct inval_case *c,
+			      bool queued)
 {
-	const struct inval_case *c = test->param_value;
+	unsigned int want = hweight_long(c->dropped), n = 0, nr, posted;
 	struct sec_tlb *tlb = tlb_new(test, 8);
 	struct sec_tlb_stats s;
 	unsigned long seq;
-	unsigned int n, nr;
 	int i;
 
 	for (i = 0; i < NR_LAYOUT; i++)
@@ -261,18 +262,192 @@ static void sec_tlb_invalidate_range_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, layout_alive(tlb), ALL_LAYOUT);
 
 	seq = sec_tlb_read_begin(tlb);
-	n = sec_tlb_invalidate(tlb, c->start, c->end);
-	KUNIT_EXPECT_EQ(test, n, (unsigned int)hweight_long(c->dropped));
+	if (queued) {
+		sec_tlb_invalidate_queue(tlb, c->start, c->end);
+		spin_lock(&tlb->lock);
+		posted = tlb->nr_queued;
+		spin_unlock(&tlb->lock);
+		KUNIT_EXPECT_EQ(test, posted,
+				(unsigned int)sec_tlb_range_small(c->start,
+								  c->end));
+	} else {
+		n = sec_tlb_invalidate(tlb, c->start, c->end);
+		KUNIT_EXPECT_EQ(test, n, want);
+	}
 	KUNIT_EXPECT_EQ(test, layout_alive(tlb), ALL_LAYOUT & ~c->dropped);
+	spin_lock(&tlb->lock);
+	KUNIT_EXPECT_TRUE(test, sec_tlb_read_retry(tlb, seq));
+	KUNIT_EXPECT_EQ(test, tlb->nr_queued, 0U);
+	spin_unlock(&tlb->lock);
+
+	sec_tlb_get_stats(tlb, &s, &nr);
+	KUNIT_EXPECT_EQ(test, nr, NR_LAYOUT - want);
+	KUNIT_EXPECT_EQ(test, s.inval_calls, 1ULL);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, (u64)want);
+	KUNIT_EXPECT_EQ(test, s.full_flushes, (u64)c->full);
+	sec_tlb_destroy(tlb);
+}
+
+/*
+ * sec_tlb_invalidate_range_test - [start, end) drops exactly the entries it
+ * overlaps, a 4 KiB range drops a PMD entry around it, (0, ULONG_MAX) is a
+ * full flush, and every call bumps the sequence, even an empty one.
+ */
+static void sec_tlb_invalidate_range_test(struct kunit *test)
+{
+	inval_range_check(test, test->param_value, false);
+}
+
+/*
+ * sec_tlb_queue_range_test - the same through the invalidation queue, the
+ * secondary-TLB hook's path: a small range is posted, not dropped, yet no
+ * lookup after the call finds its entries, and the counters come out the
+ * same once a reader has drained the queue.
+ */
+static void sec_tlb_queue_range_test(struct kunit *test)
+{
+	inval_range_check(test, test->param_value, true);
+}
+
+/* ---- the invalidation queue ------------------------------------------- */
+
+#define QUEUE_PAGES	64
+
+struct queue_case {
+	const char *name;
+	long first;		/* first page invalidated, of QUEUE_PAGES at LO */
+	long stride;		/* pages from one invalidated page to the next */
+	unsigned int count;	/* one-page invalidations */
+	unsigned int queued;	/* ranges on the queue after them */
+};
+
+static const struct queue_case queue_cases[] = {
+	{ "one_page", 5, 1, 1, 1 },
+	{ "run_up_merges", 0, 1, 40, 1 },
+	{ "run_down_merges", 39, -1, 40, 1 },
+	{ "same_page_twice", 7, 0, 2, 1 },
+	{ "gaps_fill_the_queue", 0, 2, SEC_TLB_QUEUE_LEN, SEC_TLB_QUEUE_LEN },
+	{ "gaps_overflow_drains", 0, 2, SEC_TLB_QUEUE_LEN + 1, 0 },
+	{ "gaps_after_overflow", 0, 2, SEC_TLB_QUEUE_LEN + 3, 2 },
+};
+
+static void queue_case_desc(const struct queue_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(queue, queue_cases, queue_case_desc);
+
+/*
+ * sec_tlb_queue_test - one-page invalidations through the queue: runs of
+ * touching pages share one slot (merged, up or down, larger than a probe),
+ * disjoint ones take a slot each, and the invalidation that finds the queue
+ * full drains it and drops its own range. Whatever the queue holds, exactly
+ * the invalidated pages miss, and each dropped entry is counted once.
+ */
+static void sec_tlb_queue_test(struct kunit *test)
+{
+	const struct queue_case *c = test->param_value;
+	struct sec_tlb *tlb = tlb_new(test, QUEUE_PAGES);
+	DECLARE_BITMAP(gone, QUEUE_PAGES);
+	unsigned int i, queued, nr, dropped;
+	struct sec_tlb_stats s;
+	struct sec_tlb_xlate x;
+
+	bitmap_zero(gone, QUEUE_PAGES);
+	for (i = 0; i < QUEUE_PAGES; i++) {
+		x = page_x(LO, i);
+		tlb_insert(tlb, &x);
+	}
+	for (i = 0; i < c->count; i++) {
+		unsigned long va = LO + (c->first + c->stride * i) * PAGE_SIZE;
+
+		sec_tlb_invalidate_queue(tlb, va, va + PAGE_SIZE);
+		__set_bit((va - LO) >> PAGE_SHIFT, gone);
+	}
+	dropped = bitmap_weight(gone, QUEUE_PAGES);
+	spin_lock(&tlb->lock);
+	queued = tlb->nr_queued;
+	spin_unlock(&tlb->lock);
+	KUNIT_EXPECT_EQ(test, queued, c->queued);
+
+	for (i = 0; i < QUEUE_PAGES; i++)
+		KUNIT_EXPECT_EQ_MSG(test, tlb_has_page(tlb, LO, i),
+				    !test_bit(i, gone), "page %u", i);
+	sec_tlb_get_stats(tlb, &s, &nr);
+	KUNIT_EXPECT_EQ(test, nr, QUEUE_PAGES - dropped);
+	KUNIT_EXPECT_EQ(test, s.inval_calls, (u64)c->count);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, (u64)dropped);
+	KUNIT_EXPECT_EQ(test, s.fills, (u64)QUEUE_PAGES);
+	KUNIT_EXPECT_EQ(test, s.evictions, 0ULL);
+	sec_tlb_destroy(tlb);
+}
+
+/*
+ * sec_tlb_queue_fill_flush_test - what else may follow a posted range. A
+ * walk that began before it must walk again; a fill of one of its pages
+ * drains it first and keeps the new translation; a full flush empties the
+ * queue and counts each entry once; a large invalidation drains it too.
+ */
+static void sec_tlb_queue_fill_flush_test(struct kunit *test)
+{
+	struct sec_tlb *tlb = tlb_new(test, 8);
+	struct sec_tlb_xlate x, out;
+	struct sec_tlb_stats s;
+	unsigned long seq;
+	unsigned int i, nr;
+
+	for (i = 0; i < 4; i++) {
+		x = page_x(LO, i);
+		tlb_insert(tlb, &x);
+	}
+
+	/* A walk of page 1 races the posting of pages 0-1: it walks again. */
+	seq = sec_tlb_read_begin(tlb);
+	sec_tlb_invalidate_queue(tlb, LO, LO + 2 * PAGE_SIZE);
 	spin_lock(&tlb->lock);
 	KUNIT_EXPECT_TRUE(test, sec_tlb_read_retry(tlb, seq));
 	spin_unlock(&tlb->lock);
 
+	/* The walk again, and its fill: the new translation only. */
+	x = page_x(LO, 1);
+	x.pfn += 0x1000;
+	tlb_insert(tlb, &x);
+	KUNIT_EXPECT_TRUE(test, tlb_lookup(tlb, LO + PAGE_SIZE, SEC_TLB_R,
+					   &out));
+	KUNIT_EXPECT_EQ(test, out.pfn, x.pfn);
+	KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, 0));
 	sec_tlb_get_stats(tlb, &s, &nr);
-	KUNIT_EXPECT_EQ(test, nr, NR_LAYOUT - n);
-	KUNIT_EXPECT_EQ(test, s.inval_calls, 1ULL);
-	KUNIT_EXPECT_EQ(test, s.inval_entries, (u64)n);
-	KUNIT_EXPECT_EQ(test, s.full_flushes, (u64)c->full);
+	KUNIT_EXPECT_EQ(test, nr, 3U);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, 2ULL);
+
+	/* Posted, then a full flush: three live entries, each counted once. */
+	sec_tlb_invalidate_queue(tlb, LO + 2 * PAGE_SIZE, LO + 3 * PAGE_SIZE);
+	sec_tlb_flush_all(tlb);
+	sec_tlb_get_stats(tlb, &s, &nr);
+	KUNIT_EXPECT_EQ(test, nr, 0U);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, 5ULL);
+	KUNIT_EXPECT_EQ(test, s.full_flushes, 1ULL);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, i));
+
+	/* Posted, then a large invalidation elsewhere: both dropped. */
+	for (i = 0; i < 4; i++) {
+		x = page_x(LO, i);
+		tlb_insert(tlb, &x);
+		x = page_x(HI, i);
+		tlb_insert(tlb, &x);
+	}
+	sec_tlb_invalidate_queue(tlb, LO, LO + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, sec_tlb_invalidate(tlb, HI, HI + PMD_SIZE), 4U);
+	spin_lock(&tlb->lock);
+	KUNIT_EXPECT_EQ(test, tlb->nr_queued, 0U);
+	spin_unlock(&tlb->lock);
+	sec_tlb_get_stats(tlb, &s, &nr);
+	KUNIT_EXPECT_EQ(test, nr, 3U);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, 10ULL);
+	KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, 0));
+	KUNIT_EXPECT_TRUE(test, tlb_has_page(tlb, LO, 1));
 	sec_tlb_destroy(tlb);
 }
 
@@ -620,6 +795,7 @@ struct window_case {
 	unsigned long end;
 	unsigned int dropped;	/* entries the invalidation drops */
 	bool evicted;		/* Y's entry was evicted while the access used it */
+	bool queued;		/* posted on the queue (the hook's path) */
 };
 
 static const struct window_case window_cases[] = {
@@ -628,6 +804,8 @@ static const struct window_case window_cases[] = {
 	{ "three_regions", LO - PMD_SIZE, LO + 2 * PMD_SIZE, 1, false },
 	{ "full_flush", 0, ULONG_MAX, 2, false },
 	{ "page_evicted", LO, LO + PAGE_SIZE, 0, true },
+	{ "page_queued", LO, LO + PAGE_SIZE, 1, false, true },
+	{ "page_evicted_queued", LO, LO + PAGE_SIZE, 0, true, true },
 };
 
 static void window_case_desc(const struct window_case *c, char *desc)
@@ -658,7 +836,8 @@ static unsigned long window_other_page(unsigned long start, unsigned long end)
 /*
  * sec_tlb_window_test - the access-window protocol, step by step, as the
  * device and the secondary-TLB hook run it (sec_tlb_invalidate() is the
- * index update, then sec_tlb_wait_windows()):
+ * index update, or sec_tlb_invalidate_queue() the posting of the range,
+ * then sec_tlb_wait_windows()):
  *
  *   device A: open window(Y); lookup Y (tlb.lock) ............ copy ... close
  *   hook I:               drop Y (tlb.lock) | wait for window(Y) ......... |
@@ -681,7 +860,8 @@ static void sec_tlb_window_test(struct kunit *test)
 	DECLARE_BITMAP(mask, SEC_TLB_WINDOWS);
 	spinlock_t *wy = sec_tlb_window(tlb, LO), *wx;
 	bool x_in_range = x >= c->start && x < c->end;
-	unsigned int n;
+	struct sec_tlb_stats s;
+	unsigned int n, nr;
 
 	tlb_insert(tlb, &ty);
 	if (!c->evicted)
@@ -695,11 +875,15 @@ static void sec_tlb_window_test(struct kunit *test)
 		__sec_tlb_insert(tlb, &tx);	/* another fill evicts Y */
 	spin_unlock(&tlb->lock);
 
-	/* I: the index update of sec_tlb_invalidate(). */
+	/* I: the index update of sec_tlb_invalidate(), or its posting. */
 	spin_lock(&tlb->lock);
-	n = __sec_tlb_invalidate(tlb, c->start, c->end);
+	if (c->queued) {
+		KUNIT_EXPECT_TRUE(test, __sec_tlb_queue(tlb, c->start, c->end));
+	} else {
+		n = __sec_tlb_invalidate(tlb, c->start, c->end);
+		KUNIT_EXPECT_EQ(test, n, c->dropped);
+	}
 	spin_unlock(&tlb->lock);
-	KUNIT_EXPECT_EQ(test, n, c->dropped);
 
 	/* I will wait for A, and for nothing of X's unless it flushes all. */
 	sec_tlb_windows_of(c->start, c->end, mask);
@@ -726,12 +910,17 @@ static void sec_tlb_window_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&tlb->nr_open), 0);
 	sec_tlb_wait_windows(tlb, c->start, c->end);
 	KUNIT_EXPECT_FALSE(test, tlb_has_page(tlb, LO, 0));
+	sec_tlb_get_stats(tlb, &s, &nr);
+	KUNIT_EXPECT_EQ(test, s.inval_entries, (u64)c->dropped);
 	sec_tlb_destroy(tlb);
 }
 
 static struct kunit_case sec_tlb_test_cases[] = {
 	KUNIT_CASE_PARAM(sec_tlb_lookup_test, lookup_gen_params),
 	KUNIT_CASE_PARAM(sec_tlb_invalidate_range_test, inval_gen_params),
+	KUNIT_CASE_PARAM(sec_tlb_queue_range_test, inval_gen_params),
+	KUNIT_CASE_PARAM(sec_tlb_queue_test, queue_gen_params),
+	KUNIT_CASE(sec_tlb_queue_fill_flush_test),
 	KUNIT_CASE_PARAM(sec_tlb_insert_overlap_test, overlap_gen_params),
 	KUNIT_CASE_PARAM(sec_tlb_capacity_eviction_test, capacity_gen_params),
 	KUNIT_CASE(sec_tlb_init_capacity_test),
