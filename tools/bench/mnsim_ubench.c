@@ -391,7 +391,7 @@ static void bench_inval_flat(void)
 	p1_report("same page", &same, reps, 1e6 / khz);
 	p1_report("random page", &rnd, reps, 1e6 / khz);
 	p1_report("page not cached", &none, reps, 1e6 / khz);
-	p1_report("loop of invalidate + re-insert", &loop, reps, 0.001);
+	p1_report("loop of queued invalidate + re-insert (drains)", &loop, reps, 0.001);
 	note("inval_flat", "timer pair %.0f ns subtracted; counter %.0f kHz; kernel run %u s",
 	     stats(timer, reps).med * 1e6 / khz, khz, secs);
 }
