@@ -618,15 +618,46 @@ sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start, unsigned long end)
 }
 
 /**
+ * __sec_tlb_queue_merge() - merge a range into a posted one it touches
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * Context: Caller holds @tlb->lock.
+ * Return: true if a posted range, the most recent first, overlapped or
+ * touched [@start, @end) and now covers it too.
+ */
+static __always_inline bool __sec_tlb_queue_merge(struct sec_tlb *tlb,
+						  unsigned long start,
+						  unsigned long end)
+{
+	unsigned int i = tlb->nr_queued;
+
+	while (i--) {
+		struct sec_tlb_range *q = &tlb->queue[i];
+
+		if (start <= q->end && end >= q->start) {
+			q->start = min(q->start, start);
+			q->end = max(q->end, end);
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
  * __sec_tlb_queue() - post a small range on the invalidation queue
  * @tlb: the TLB
  * @start: first byte
  * @end: one past the last byte
  *
- * Merges the range into the last one posted when they overlap or touch (a
- * run of COW faults on consecutive pages takes one slot), else takes the
- * next slot. Bumps the sequence as any invalidation, so that a fill that
- * walked before it walks again.
+ * Merges the range into a posted one that it overlaps or touches, the most
+ * recent first, else takes the next slot: a run of COW faults on consecutive
+ * pages takes one slot, and so do two such runs interleaved (O(slots)
+ * compares, on the cache lines the hook has just written). A merged range
+ * may come to touch another slot's; draining both drops each entry once.
+ * Bumps the sequence as any invalidation, so that a fill that walked before
+ * it walks again.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
  * Return: false, having done nothing, for a range that is not
@@ -636,20 +667,14 @@ static __always_inline bool __sec_tlb_queue(struct sec_tlb *tlb,
 					    unsigned long start,
 					    unsigned long end)
 {
-	struct sec_tlb_range *last = tlb->nr_queued ?
-				     &tlb->queue[tlb->nr_queued - 1] : NULL;
-
 	if (!sec_tlb_range_small(start, end))
 		return false;
-	if (last && start <= last->end && end >= last->start) {
-		last->start = min(last->start, start);
-		last->end = max(last->end, end);
-	} else if (tlb->nr_queued < SEC_TLB_QUEUE_LEN) {
+	if (!__sec_tlb_queue_merge(tlb, start, end)) {
+		if (tlb->nr_queued == SEC_TLB_QUEUE_LEN)
+			return false;
 		tlb->queue[tlb->nr_queued].start = start;
 		tlb->queue[tlb->nr_queued].end = end;
 		tlb->nr_queued++;
-	} else {
-		return false;
 	}
 	__sec_tlb_bump_seq(tlb);
 	tlb->stats.inval_calls++;

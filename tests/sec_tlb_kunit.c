@@ -319,7 +319,16 @@ struct queue_case {
 	long stride;		/* pages from one invalidated page to the next */
 	unsigned int count;	/* one-page invalidations */
 	unsigned int queued;	/* ranges on the queue after them */
+	long other;		/* if set, every other one is a run from here */
 };
+
+/* Page of the @i-th one-page invalidation of @c. */
+static long queue_case_page(const struct queue_case *c, unsigned int i)
+{
+	if (!c->other)
+		return c->first + c->stride * i;
+	return i % 2 ? c->other + i / 2 : c->first + c->stride * (i / 2);
+}
 
 static const struct queue_case queue_cases[] = {
 	{ "one_page", 5, 1, 1, 1 },
@@ -329,6 +338,9 @@ static const struct queue_case queue_cases[] = {
 	{ "gaps_fill_the_queue", 0, 2, SEC_TLB_QUEUE_LEN, SEC_TLB_QUEUE_LEN },
 	{ "gaps_overflow_drains", 0, 2, SEC_TLB_QUEUE_LEN + 1, 0 },
 	{ "gaps_after_overflow", 0, 2, SEC_TLB_QUEUE_LEN + 3, 2 },
+	/* P2's pattern: a spare page, then a turn of pages, and so on. */
+	{ "two_runs_interleaved", 0, 1, 40, 2, 32 },
+	{ "run_bridges_two_slots", 0, 1, 3, 2, 2 },
 };
 
 static void queue_case_desc(const struct queue_case *c, char *desc)
@@ -340,9 +352,9 @@ KUNIT_ARRAY_PARAM(queue, queue_cases, queue_case_desc);
 
 /*
  * sec_tlb_queue_test - one-page invalidations through the queue: runs of
- * touching pages share one slot (merged, up or down, larger than a probe),
- * disjoint ones take a slot each, and the invalidation that finds the queue
- * full drains it and drops its own range. Whatever the queue holds, exactly
+ * touching pages share one slot (merged, up or down, larger than a probe,
+ * also two runs interleaved), disjoint ones take a slot each, and the
+ * invalidation that finds the queue full drains it and drops its own range. Whatever the queue holds, exactly
  * the invalidated pages miss, and each dropped entry is counted once.
  */
 static void sec_tlb_queue_test(struct kunit *test)
@@ -360,7 +372,7 @@ static void sec_tlb_queue_test(struct kunit *test)
 		tlb_insert(tlb, &x);
 	}
 	for (i = 0; i < c->count; i++) {
-		unsigned long va = LO + (c->first + c->stride * i) * PAGE_SIZE;
+		unsigned long va = LO + queue_case_page(c, i) * PAGE_SIZE;
 
 		sec_tlb_invalidate_queue(tlb, va, va + PAGE_SIZE);
 		__set_bit((va - LO) >> PAGE_SHIFT, gone);

@@ -980,7 +980,7 @@ static void bench_windows(void)
 	note("windows", "%u rounds, device on another CPU in Y's window %d us",
 	     rounds, 50);
 	note("windows",
-	     "sec_tlb_invalidate(Y): %u of %u early; waited %.0f ns (median)",
+	     "sec_tlb_invalidate_queue(Y): %u of %u early; waited %.0f ns (median)",
 	     early, hr, hw * 1e6 / khz);
 	note("windows",
 	     "lookups of X (other region) in the wait: %u of %u, %.0f ns (median)",

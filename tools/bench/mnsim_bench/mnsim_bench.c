@@ -63,7 +63,7 @@
  * and, once the invalidation of Y on this CPU has updated the index (the
  * TLB's sequence moved) and so waits for the window, looks up page X of
  * another region through its own window. This CPU plays the kernel: it
- * calls sec_tlb_invalidate() for Y, the secondary-TLB hook's call, and
+ * calls sec_tlb_invalidate_queue() for Y, the secondary-TLB hook's call, and
  * checks that the device had finished with Y when it returned. A negative
  * control does the same with the index update alone (__sec_tlb_invalidate()
  * under the TLB lock, no wait), which must return early.
@@ -678,7 +678,7 @@ static void win_insert(struct sec_tlb *tlb, unsigned long va, unsigned int i)
  * lookups of x.
  *
  * Context: Process context; may sleep. Caller holds bench_lock. Takes the
- * TLB's lock, or what sec_tlb_invalidate() takes.
+ * TLB's lock, or what sec_tlb_invalidate_queue() takes.
  * Return: 0, -ENOMEM, or the errno of kthread_create().
  */
 static int win_series(unsigned int rounds, bool index_only, u64 *waited)
@@ -724,7 +724,8 @@ static int win_series(unsigned int rounds, bool index_only, u64 *waited)
 			__sec_tlb_invalidate(&w->tlb, w->y, w->y + PAGE_SIZE);
 			spin_unlock(&w->tlb.lock);
 		} else {
-			sec_tlb_invalidate(&w->tlb, w->y, w->y + PAGE_SIZE);
+			sec_tlb_invalidate_queue(&w->tlb, w->y,
+						 w->y + PAGE_SIZE);
 		}
 		waited[round - 1] = get_cycles() - t0;
 		/* The device must be done with y: the page may go now. */
