@@ -354,8 +354,9 @@ KUNIT_ARRAY_PARAM(queue, queue_cases, queue_case_desc);
  * sec_tlb_queue_test - one-page invalidations through the queue: runs of
  * touching pages share one slot (merged, up or down, larger than a probe,
  * also two runs interleaved), disjoint ones take a slot each, and the
- * invalidation that finds the queue full drains it and drops its own range. Whatever the queue holds, exactly
- * the invalidated pages miss, and each dropped entry is counted once.
+ * invalidation that finds the queue full drains it and drops its own range.
+ * Whatever the queue holds, exactly the invalidated pages miss, and each
+ * dropped entry is counted once.
  */
 static void sec_tlb_queue_test(struct kunit *test)
 {
