@@ -25,8 +25,8 @@
  *
  * Invalidation queue: the secondary-TLB hook does not even do that probe.
  * Like the invalidation queue of an IOMMU, it posts the range on
- * &sec_tlb.queue (sec_tlb_invalidate_queue()), in O(1), merged with the last
- * posted range when they touch. A posted range is dead for every lookup from
+ * &sec_tlb.queue (sec_tlb_invalidate_queue()), in O(1), merged with a posted
+ * range it touches. A posted range is dead for every lookup from
  * then on: whoever reads the index next (a lookup, a fill, an invalidation,
  * a stats read) first drains the queue, that is drops the posted ranges'
  * entries, under the same lock. The hook then touches no entry: under TCG
