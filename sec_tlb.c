@@ -170,6 +170,28 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
 }
 
 /**
+ * __sec_tlb_drop_range() - drop what overlaps [start, end), the cheaper way
+ * @tlb: the TLB
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * O(pages) hash probes for a range of at most %SEC_TLB_PROBE_PAGES pages,
+ * else O(log n + k) by the tree for k entries in the range.
+ *
+ * Context: Caller holds @tlb->lock. Does not sleep or allocate.
+ * Return: the number of live entries dropped.
+ */
+static unsigned int __sec_tlb_drop_range(struct sec_tlb *tlb,
+					 unsigned long start, unsigned long end)
+{
+	if (sec_tlb_range_small(start, end))
+		return __sec_tlb_drop_probe(tlb, start, end - 1);
+	if (start >= end)
+		return 0;
+	return __sec_tlb_drop(tlb, start, end - 1);
+}
+
+/**
  * __sec_tlb_drain() - drop the entries of the ranges on the invalidation queue
  * @tlb: the TLB
  *
@@ -177,8 +199,7 @@ static unsigned int __sec_tlb_drop(struct sec_tlb *tlb, unsigned long start,
  * posted range is dead for every lookup from the moment it was posted (the
  * first ordering pair at sec_tlb_invalidate()). Drops commute, so the ranges
  * may be dropped in any order, and together with a later invalidation's.
- * O(pages) probes for a small range, O(log n + k) by the tree for a merged
- * one larger than %SEC_TLB_PROBE_PAGES pages.
+ * Returns at once when the queue is empty, writing nothing.
  *
  * Context: Caller holds @tlb->lock. Does not sleep or allocate.
  */
@@ -186,14 +207,11 @@ static void __sec_tlb_drain(struct sec_tlb *tlb)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < tlb->nr_queued; i++) {
-		const struct sec_tlb_range *q = &tlb->queue[i];
-
-		if (sec_tlb_range_small(q->start, q->end))
-			n += __sec_tlb_drop_probe(tlb, q->start, q->end - 1);
-		else
-			n += __sec_tlb_drop(tlb, q->start, q->end - 1);
-	}
+	if (!tlb->nr_queued)
+		return;
+	for (i = 0; i < tlb->nr_queued; i++)
+		n += __sec_tlb_drop_range(tlb, tlb->queue[i].start,
+					  tlb->queue[i].end);
 	tlb->nr_queued = 0;
 	tlb->stats.inval_entries += n;
 }
@@ -222,8 +240,7 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 
 	lockdep_assert_held(&tlb->lock);
 
-	if (tlb->nr_queued)
-		__sec_tlb_drain(tlb);
+	__sec_tlb_drain(tlb);
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
 		if (shifts[i] != PAGE_SHIFT && !tlb->nr_pmd)
 			break;
@@ -324,8 +341,7 @@ void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 
 	lockdep_assert_held(&tlb->lock);
 
-	if (tlb->nr_queued)
-		__sec_tlb_drain(tlb);
+	__sec_tlb_drain(tlb);
 	__sec_tlb_drop(tlb, x->va, last);
 	e = __sec_tlb_get_slot(tlb);
 	e->x = *x;
@@ -389,7 +405,7 @@ EXPORT_SYMBOL_GPL(__sec_tlb_flush_all);
 unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 				  unsigned long end)
 {
-	unsigned int n = 0;
+	unsigned int n;
 
 	lockdep_assert_held(&tlb->lock);
 	if (start == 0 && end == ULONG_MAX) {
@@ -397,13 +413,9 @@ unsigned int __sec_tlb_invalidate(struct sec_tlb *tlb, unsigned long start,
 		__sec_tlb_flush_all(tlb);
 		return n;
 	}
-	if (tlb->nr_queued)
-		__sec_tlb_drain(tlb);
-	if (sec_tlb_range_small(start, end))
-		return __sec_tlb_invalidate_small(tlb, start, end);
+	__sec_tlb_drain(tlb);
 	__sec_tlb_bump_seq(tlb);
-	if (start < end)
-		n = __sec_tlb_drop(tlb, start, end - 1);
+	n = __sec_tlb_drop_range(tlb, start, end);
 	tlb->stats.inval_calls++;
 	tlb->stats.inval_entries += n;
 	return n;
@@ -516,8 +528,7 @@ void sec_tlb_get_stats(struct sec_tlb *tlb, struct sec_tlb_stats *stats,
 		       unsigned int *nr_live)
 {
 	spin_lock(&tlb->lock);
-	if (tlb->nr_queued)
-		__sec_tlb_drain(tlb);
+	__sec_tlb_drain(tlb);
 	*stats = tlb->stats;
 	*nr_live = tlb->nr_live;
 	spin_unlock(&tlb->lock);
