@@ -71,13 +71,17 @@ check_debug_log() {
 	[ "$bad" -eq 0 ]
 }
 
-for kver in 6.12-debug 6.1-debug; do
-	step "debug-kernel-$kver" "$VM/fetch-kernel.sh" "$kver"
-	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
-	since=$LOGDIR/.kselftest-$kver.start
-	touch "$since"
-	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
-	step "debug-log-$kver" check_debug_log "$kver" "$since"
-done
+all_steps() {
+	local kver since
+	for kver in 6.12-debug 6.1-debug; do
+		step "debug-kernel-$kver" "$VM/fetch-kernel.sh" "$kver"
+		step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
+		since=$LOGDIR/.kselftest-$kver.start
+		touch "$since"
+		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
+		step "debug-log-$kver" check_debug_log "$kver" "$since"
+	done
+}
 
+steps_run all_steps
 steps_report

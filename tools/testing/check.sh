@@ -1,10 +1,12 @@
 #!/bin/bash
 # Usage: tools/testing/check.sh     (run by `make check` and .ci/run)
 #
-# Runs every suite of the project and ends with one line
-# "N passed, N failed" summed over all of them; exits non-zero on any failure.
-# A step that prints its own "P passed, F failed" line is counted by it;
-# any other step counts as one test that passes when it exits 0.
+# Runs every suite of the project and ends with a table of the steps and one
+# line "N passed, N failed" summed over all of them; exits non-zero on any
+# failure.  A step that prints its own "P passed, F failed" line is counted by
+# it; any other step counts as one test that passes when it exits 0.  Each
+# step's whole output is in $LOGDIR/<step>.log; the terminal shows where the
+# run is (steps.sh).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 VM=tools/testing/vm
@@ -25,30 +27,34 @@ others=()
 for f in "${cp_files[@]}"; do
 	[ "$f" = compat.h ] || others+=("$f")
 done
-step checkpatch "$VM/checkpatch.sh" "${others[@]}"
-step checkpatch-compat env CHECKPATCH_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-	"$VM/checkpatch.sh" compat.h
-step compat-confined tools/testing/compat-confined.sh
-for kver in 6.1 6.12; do
-	step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
-done
-step docs tools/testing/docs.sh
-step dkms tools/testing/dkms-check.sh
-# make install DESTDIR=stage, then modprobe + mnsim info from it in the guest.
-for kver in 6.1 6.12; do
-	step "install-$kver" tools/testing/install-test.sh "$kver"
-done
-for kver in 6.1 6.12; do
-	step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
-done
-# KUnit: UML on both kernels; x86_64 (QEMU) on 6.12, where UML never calls
-# the secondary-TLB hook.
-step kunit-um-6.1 tools/testing/kunit/run-kunit.sh 6.1
-step kunit-um-6.12 tools/testing/kunit/run-kunit.sh 6.12
-step kunit-x86_64-6.12 tools/testing/kunit/run-kunit.sh 6.12 --arch x86_64
-# Small sizes: proves every benchmark still runs; make bench judges goals.
-for kver in 6.1 6.12; do
-	step "bench-smoke-$kver" tools/bench/run-bench.sh "$kver" --smoke
-done
 
+all_steps() {
+	step checkpatch "$VM/checkpatch.sh" "${others[@]}"
+	step checkpatch-compat env CHECKPATCH_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		"$VM/checkpatch.sh" compat.h
+	step compat-confined tools/testing/compat-confined.sh
+	for kver in 6.1 6.12; do
+		step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
+	done
+	step docs tools/testing/docs.sh
+	step dkms tools/testing/dkms-check.sh
+	# make install DESTDIR=stage, then modprobe + mnsim info from it in the guest.
+	for kver in 6.1 6.12; do
+		step "install-$kver" tools/testing/install-test.sh "$kver"
+	done
+	for kver in 6.1 6.12; do
+		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
+	done
+	# KUnit: UML on both kernels; x86_64 (QEMU) on 6.12, where UML never calls
+	# the secondary-TLB hook.
+	step kunit-um-6.1 tools/testing/kunit/run-kunit.sh 6.1
+	step kunit-um-6.12 tools/testing/kunit/run-kunit.sh 6.12
+	step kunit-x86_64-6.12 tools/testing/kunit/run-kunit.sh 6.12 --arch x86_64
+	# Small sizes: proves every benchmark still runs; make bench judges goals.
+	for kver in 6.1 6.12; do
+		step "bench-smoke-$kver" tools/bench/run-bench.sh "$kver" --smoke
+	done
+}
+
+steps_run all_steps
 steps_report

@@ -2,23 +2,59 @@
 # The step runner shared by check.sh and check-debug.sh.  Source it, do not
 # run it; set LOGDIR first.
 #
-#   step NAME CMD...   run one suite, tee its output to $LOGDIR/NAME.log and
+#   steps_run FUNC     call FUNC, which calls `step` once per suite, twice:
+#                      first only to count the steps, then to run them
+#   step NAME CMD...   run one suite with its whole output in $LOGDIR/NAME.log;
 #                      count it: a step that prints its own
 #                      "P passed, F failed" line is counted by it; any other
 #                      step counts as one test that passes when it exits 0
-#   steps_report       print one line per step, then "N passed, N failed"
-#                      summed over all steps; returns non-zero on any failure
+#   steps_report       print a table with one row per step (passed, failed,
+#                      seconds), then "N passed, N failed" summed over all
+#                      steps; returns non-zero on any failure
+#
+# The terminal gets, per step, one line "[K/N MM:SS] NAME" (MM:SS: time since
+# the first step), then only the step's progress lines: the harness's own
+# "[script] message" lines (set-up, builds, boots) and its result line.  A
+# failing step's log ends on the terminal too (its last 40 lines).  Compiler,
+# apt, KTAP and TAP detail stay in the step's log.
 
 total_pass=0
 total_fail=0
 summary=()
+_step_mode=run
+_step_n=0
+_step_total=0
+_step_t0=
+
+steps_run() {
+	_step_mode=count
+	_step_n=0
+	"$@"
+	_step_total=$_step_n
+	_step_mode=run
+	_step_n=0
+	_step_t0=$(date +%s)
+	"$@"
+}
+
+# _step_progress: the lines of a step's output that say where it is
+_step_progress() {
+	grep --line-buffered -E '^\[[A-Za-z0-9_.-]+\] |[0-9]+ passed, [0-9]+ failed' || true
+}
 
 step() {
-	local name=$1 log line p f rc
+	local name=$1 log line p f rc t0 el
 	shift
+	_step_n=$((_step_n + 1))
+	[ "$_step_mode" = count ] && return 0
 	log=${LOGDIR:?LOGDIR must be set before step}/$name.log
-	echo "=== check: $name: $*"
-	"$@" 2>&1 | tee "$log"
+	[ -n "$_step_t0" ] || _step_t0=$(date +%s)
+	t0=$(date +%s)
+	el=$((t0 - _step_t0))
+	printf '[%d/%d %02d:%02d] %s\n' "$_step_n" "${_step_total:-?}" \
+		$((el / 60)) $((el % 60)) "$name"
+	echo "=== check: $name: $*" >"$log"
+	"$@" 2>&1 | tee -a "$log" | _step_progress
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
@@ -33,14 +69,30 @@ step() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
+	if [ "$f" -ne 0 ]; then
+		echo "--- $name failed (exit $rc): last 40 lines of $log"
+		tail -n 40 "$log"
+		echo "---"
+	fi
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	summary+=("check: $name: $p passed, $f failed (exit $rc)")
+	summary+=("$name $p $f $(($(date +%s) - t0)) $rc")
 }
 
 steps_report() {
+	local row name p f secs rc el
+	el=$(($(date +%s) - ${_step_t0:-$(date +%s)}))
 	echo
-	printf '%s\n' "${summary[@]}"
+	printf '%-28s %7s %7s %8s\n' step passed failed seconds
+	for row in "${summary[@]}"; do
+		read -r name p f secs rc <<<"$row"
+		if [ "$rc" -ne 0 ]; then
+			printf '%-28s %7s %7s %8s   (exit %s)\n' "$name" "$p" "$f" "$secs" "$rc"
+		else
+			printf '%-28s %7s %7s %8s\n' "$name" "$p" "$f" "$secs"
+		fi
+	done
+	printf '%-28s %7s %7s %8s\n' total "$total_pass" "$total_fail" "$el"
 	echo "$total_pass passed, $total_fail failed"
 	[ "$total_fail" -eq 0 ]
 }

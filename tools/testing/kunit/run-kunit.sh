@@ -129,11 +129,33 @@ if [ -n "$DEBUG" ]; then
 	done
 fi
 rm -f "$BUILD/test.log"
-log "kunit.py ${KUNIT_ARGS[*]} ${FILTER[*]}"
+# kunit.py's own lines (its compiler's among them) go to stderr, the step's
+# log; the terminal gets one line before and one after, with the build time
+# of this tree's last run (kunit.py's "Elapsed time" line: .mnsim-last-build).
+LAST_BUILD=$BUILD/.mnsim-last-build
+if [ -s "$LAST_BUILD" ]; then
+	last="last build $(cat "$LAST_BUILD")"
+else
+	last="no build yet in this tree: a cold build takes minutes"
+fi
+log "building and running the KUnit kernel $ARCH-$KVER$DEBUG ($last)"
+# detail, for the log only (no "[run-kunit]" tag: steps.sh keeps it off the terminal)
+echo "run-kunit: kunit.py ${KUNIT_ARGS[*]} ${FILTER[*]}" >&2
 start=$(date +%s)
 rc=0
-python3 "$TREE/tools/testing/kunit/kunit.py" "${KUNIT_ARGS[@]}" "${FILTER[@]}" >&2 || rc=$?
-log "kunit.py exited $rc after $(($(date +%s) - start)) s"
+KOUT=$BUILD/kunit.py.out
+python3 "$TREE/tools/testing/kunit/kunit.py" "${KUNIT_ARGS[@]}" "${FILTER[@]}" 2>&1 |
+	tee "$KOUT" >&2 || rc=${PIPESTATUS[0]}
+# "Elapsed time: 250.123s total, 1.234s configuring, 230.456s building, ..."
+built=$(sed -nE 's/^.*Elapsed time: .* ([0-9.]+)s building, ([0-9.]+)s running.*$/\1 \2/p' \
+	"$KOUT" | tail -n 1)
+if [ -n "$built" ]; then
+	read -r bsecs rsecs <<<"$built"
+	printf '%.0f s (%s)\n' "$bsecs" "$(date '+%F %H:%M')" >"$LAST_BUILD"
+	log "kunit.py exited $rc after $(($(date +%s) - start)) s: build $(printf '%.0f' "$bsecs") s, tests $(printf '%.0f' "$rsecs") s"
+else
+	log "kunit.py exited $rc after $(($(date +%s) - start)) s"
+fi
 
 # --- KTAP and totals ----------------------------------------------------
 [ -f "$BUILD/test.log" ] || {

@@ -128,7 +128,8 @@ log "configuring $SRCVER in $OUT"
 check_config
 
 JOBS=${JOBS:-$(nproc)}
-log "building $KVER ($kind, -j$JOBS, nice 10); log: $LOG"
+last=$(tail -n 1 "$TIMES" 2>/dev/null | awk '{ print "last build " $3 " (" $2 ", " $1 ")" }')
+log "building $KVER ($kind, -j$JOBS, nice 10; ${last:-no build yet}); log: $LOG"
 t0=$(date +%s)
 if ! nice -n 10 make -C "$SRC" O="$OUT" -j"$JOBS" all >>"$LOG" 2>&1; then
 	grep -E 'error:|Error [0-9]' "$LOG" | head -20 >&2 || true

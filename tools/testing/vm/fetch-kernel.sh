@@ -175,7 +175,7 @@ while IFS= read -r -d '' link; do
 	/*)
 		rel=$(realpath -m --relative-to="$(dirname "$link")" "$NEWROOT$target")
 		ln -sfn "$rel" "$link"
-		log "symlink fixed: ${link#"$NEWROOT"/} -> $rel (was $target)"
+		echo "[$SCRIPT_NAME] symlink fixed: ${link#"$NEWROOT"/} -> $rel (was $target)" >>"$SETUP_LOG"
 		;;
 	esac
 done < <(find "$NEWROOT" -type l -print0)

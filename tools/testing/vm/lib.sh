@@ -6,6 +6,10 @@
 #   VM_DIR, REPO_ROOT   this folder and the repository root (derived, never absolute)
 #   CACHE               ${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 #   log MSG... / die MSG...        messages go to stderr only
+#   SETUP_LOG                      $CACHE/logs/setup.log: apt's, dpkg's and downloads' output
+#   setup_run WHAT CMD...          one "[setup] WHAT (log: ...)" line on stderr, CMD's
+#                                  output appended to SETUP_LOG; on failure its last
+#                                  30 lines and the command
 #   need_pkgs PKG...               idempotent apt-get install (skips when dpkg says installed)
 #   apt_update_once                `apt-get update`, at most once per script run
 #   apt_candidate PKG              candidate version of PKG (empty when unknown)
@@ -37,28 +41,59 @@ _pkg_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
 }
 
+# Set-up is quiet: one line on the terminal per install or download, and
+# apt's, dpkg's and the downloads' own output in one log.
+SETUP_LOG=$CACHE/logs/setup.log
+
+# setup_run [--quiet-fail] WHAT CMD...: say "[setup] WHAT (log: ...)" on
+# stderr and run CMD with its stdout and stderr appended to SETUP_LOG.  On
+# failure print the log's last 30 lines and the command (unless
+# --quiet-fail: the caller retries), and return CMD's status.
+setup_run() {
+	local quiet=0 what rc=0
+	if [ "$1" = --quiet-fail ]; then
+		quiet=1
+		shift
+	fi
+	what=$1
+	shift
+	mkdir -p "${SETUP_LOG%/*}"
+	printf '[setup] %s (log: %s)\n' "$what" "$SETUP_LOG" >&2
+	printf '\n=== %s [%s] %s\n' "$(date '+%F %T')" "$SCRIPT_NAME" "$*" >>"$SETUP_LOG"
+	"$@" </dev/null >>"$SETUP_LOG" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$quiet" = 0 ]; then
+		{
+			printf '[setup] FAILED (exit %s): %s\n' "$rc" "$*"
+			printf '[setup] last 30 lines of %s:\n' "$SETUP_LOG"
+			tail -n 30 "$SETUP_LOG"
+		} >&2
+	fi
+	return "$rc"
+}
+
 _APT_UPDATED=0
 apt_update_once() {
 	[ "$_APT_UPDATED" = 1 ] && return 0
-	log "apt-get update"
-	apt-get update -qq -o DPkg::Lock::Timeout=300 >&2 || log "apt-get update failed"
 	_APT_UPDATED=1
+	setup_run "apt-get update" apt-get update -q -o DPkg::Lock::Timeout=300 ||
+		log "apt-get update failed; going on with the lists apt has"
 }
 
 # need_pkgs PKG...: install whatever is missing; fast no-op otherwise.
 need_pkgs() {
-	local p missing=()
+	local p missing=() cmd
 	for p in "$@"; do
 		_pkg_installed "$p" || missing+=("$p")
 	done
 	[ "${#missing[@]}" -eq 0 ] && return 0
-	log "installing: ${missing[*]}"
-	if ! apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
-		"${missing[@]}" >&2; then
-		apt_update_once
-		apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
-			"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
-	fi
+	cmd=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300
+		"${missing[@]}")
+	# The lists may be stale (a package moved to a new version): one retry
+	# after an update.
+	setup_run --quiet-fail "installing ${missing[*]}" "${cmd[@]}" && return 0
+	apt_update_once
+	setup_run "installing ${missing[*]} (after apt-get update)" "${cmd[@]}" ||
+		die "apt-get install ${missing[*]} failed"
 }
 
 apt_candidate() {
@@ -89,10 +124,10 @@ fetch_deb() {
 		echo "$path"
 		return 0
 	fi
-	log "downloading $pkg=$ver"
 	tmpd=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
-	# apt-get download writes into the current directory; its stdout is not ours
-	(cd "$tmpd" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
+	# apt-get download writes into the current directory
+	(cd "$tmpd" && setup_run "downloading $pkg=$ver" \
+		apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver") ||
 		{ rm -rf "$tmpd"; die "apt-get download $pkg=$ver failed"; }
 	mv -f "$tmpd/${path##*/}" "$path" || { rm -rf "$tmpd"; die "unexpected file name for $pkg"; }
 	rm -rf "$tmpd"

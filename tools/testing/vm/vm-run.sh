@@ -1,7 +1,7 @@
 #!/bin/bash
 # Usage: vm-run.sh --kver KVER --name NAME [--ko PATH.ko]... [--bin PATH]...
-#                  [--tree DIR]... [--run 'CMD']... [--tap] [--timeout SEC]
-#                  [--append 'ARGS'] [--smp N] [--mem M]
+#                  [--tree DIR]... [--run 'CMD']... [--tap] [--echo]
+#                  [--timeout SEC] [--append 'ARGS'] [--smp N] [--mem M]
 #
 # Boots KVER's kernel (fetch-kernel.sh) in QEMU/TCG with a busybox
 # initramfs.  The guest prints `uname -r`, insmods the --ko files in order,
@@ -12,6 +12,11 @@
 # (exit 4, kselftest's skip, is accepted only with ALLOW_SKIP=1).
 # --tree DIR copies DIR's contents over the guest's root (e.g. a
 # `make install DESTDIR=DIR` staging tree); busybox's applets stay in /bin.
+# --echo prints what the --run lines print (stdout and stderr), and nothing
+# of the kernel's, to stdout while the guest runs: the guest tags each line
+# of theirs with "MNSIM-OUT " on the console and the host prints the tagged
+# lines untagged.  The console log is written without the tags, as without
+# --echo.  For `make demo` and other interactive targets.
 #
 # Kernels with CONFIG_DEBUG_KMEMLEAK (the -debug flavours): the guest scans
 # and clears kmemleak before the first insmod (the kernel's own boot-time
@@ -47,7 +52,7 @@ usage() {
 	exit 2
 }
 
-KVER='' NAME='' TAP=0 TIMEOUT=${VM_TIMEOUT:-600} EXTRA='' SMP=${SMP:-2} MEM=${MEM:-1G}
+KVER='' NAME='' TAP=0 ECHO=0 TIMEOUT=${VM_TIMEOUT:-600} EXTRA='' SMP=${SMP:-2} MEM=${MEM:-1G}
 KOS=() BINS=() TREES=() RUNS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -58,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--tree) TREES+=("${2:?}"); shift 2 ;;
 	--run) RUNS+=("${2:?}"); shift 2 ;;
 	--tap) TAP=1; shift ;;
+	--echo) ECHO=1; shift ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--append) EXTRA="$EXTRA ${2?}"; shift 2 ;;
 	--smp) SMP=${2:?}; shift 2 ;;
@@ -136,6 +142,7 @@ for cmd in "${RUNS[@]}"; do
 	printf '%s\n' "$cmd" >"$R/etc/mnsim/run-$(printf %03d "$i").sh"
 done
 echo "${ALLOW_SKIP:-0}" >"$R/etc/mnsim/allow_skip"
+echo "$ECHO" >"$R/etc/mnsim/echo"
 
 cat >"$R/init" <<'EOF'
 #!/bin/busybox sh
@@ -169,14 +176,24 @@ while read -r f m; do
 	fi
 done </etc/mnsim/modules
 allow_skip=$(cat /etc/mnsim/allow_skip)
+echo_out=$(cat /etc/mnsim/echo)
 if [ "$rc" = 0 ]; then
 	n=0
 	for f in /etc/mnsim/run-*.sh; do
 		[ -f "$f" ] || continue
 		n=$((n + 1))
 		cd /bin || exit 1
-		sh "$f"
-		r=$?
+		if [ "$echo_out" = 1 ]; then
+			# tag the command's lines for the host (vm-run.sh --echo)
+			{
+				sh "$f" 2>&1
+				echo $? >/tmp/.mnsim-run-rc
+			} | sed 's/^/MNSIM-OUT /'
+			r=$(cat /tmp/.mnsim-run-rc)
+		else
+			sh "$f"
+			r=$?
+		fi
 		cd /
 		echo "MNSIM-VM-RUN $n rc=$r"
 		if [ "$r" != 0 ] && ! { [ "$r" = 4 ] && [ "$allow_skip" = 1 ]; }; then
@@ -231,12 +248,15 @@ t0=$(date +%s.%N)
 qrc=0
 if [ "${VM_VERBOSE:-0}" = 1 ]; then
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$RAW" >&2 || qrc=${PIPESTATUS[0]}
+elif [ "$ECHO" = 1 ]; then
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$RAW" |
+		sed -un 's/\r$//; s/^MNSIM-OUT //p' || qrc=${PIPESTATUS[0]}
 else
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$RAW" 2>&1 || qrc=$?
 fi
 t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-tr -d '\r' <"$RAW" >"$LOG"
+tr -d '\r' <"$RAW" | sed 's/^MNSIM-OUT //' >"$LOG"
 log "guest finished in ${secs}s (qemu rc=$qrc); log: $LOG"
 echo "vm-run: log: $LOG"
 

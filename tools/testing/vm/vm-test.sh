@@ -41,12 +41,11 @@ done
 # Private too: concurrent runs from other trees would overwrite the binaries.
 OUT=$(mktemp -d "$CACHE/tmp/userspace.XXXXXX")
 trap 'rm -rf "$KO_DIR" "$OUT"' EXIT
-KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
-
 if [ "$DEMO" = 1 ]; then
 	# The seed's scenario twice: the hook keeps the order, DEFER breaks it.
 	make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
-	"$VM_DIR/vm-run.sh" --kver "$KVER" --name demo "${ko_args[@]}" \
+	# --echo: what the guest's commands print goes to stdout as they print it
+	"$VM_DIR/vm-run.sh" --kver "$KVER" --name demo --echo "${ko_args[@]}" \
 		--append numa_balancing=disable --bin "$OUT/mnsim" \
 		--run "mnsim info" \
 		--run "mnsim scenario seed --mode ats --expect kept" \
@@ -54,6 +53,8 @@ if [ "$DEMO" = 1 ]; then
 	exit 0
 fi
 
+# kselftest_harness.h: the selftests build against 6.12's on every kernel
+KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
 make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
