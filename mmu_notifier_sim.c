@@ -1720,20 +1720,47 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 
 	mnsim_prime_lockdep(ctx);
 
+	/*
+	 * ATS: tlb_mn first, range_mn after it, so that an END park stops the
+	 * thread before this device's hook of the same walk runs.
+	 *
+	 * Every walk of the subscriptions runs newest first:
+	 * __mmu_notifier_register() adds a subscription with
+	 * hlist_add_head_rcu(), and the walks are hlist_for_each_entry_rcu()
+	 * from the head. 6.1's mn_hlist_invalidate_end() calls, for each
+	 * subscription in turn, ->invalidate_range() (unless the path is
+	 * only_end) and then ->invalidate_range_end(). With range_mn the
+	 * older of the two, tlb_mn's hook would flush the device TLB before
+	 * range_mn's END park stopped the thread, and a device access in the
+	 * park window would find a TLB the kernel had already flushed: a
+	 * kernel that defers the hook to range_end (the seed document's
+	 * protocol) would look correct. __mnsim_watch_ranges() registers
+	 * range_mn at the first PARK, later still, so the order holds for
+	 * every bind, watched or not.
+	 *
+	 * 6.12's mn_hlist_invalidate_end() calls no hook: the hook runs from
+	 * the architecture's TLB flush, in a walk of its own
+	 * (__mmu_notifier_arch_invalidate_secondary_tlbs()), so there the
+	 * order does not matter; it is the same on both.
+	 *
+	 * A park orders only against the hooks of subscriptions older than
+	 * its range_mn: another device bound to the same mm later has its
+	 * hook walked first.
+	 */
 	ctx->range_registered = false;
+	if (ctx->mode == MNSIM_MODE_ATS) {
+		ctx->tlb_mn.ops = &mnsim_tlb_ops;
+		ret = mmu_notifier_register(&ctx->tlb_mn, mm);
+		if (ret)
+			goto out_free_tlb;
+	}
 	if (ctx->mode != MNSIM_MODE_ATS || mnsim_ats_watched(arg)) {
 		ctx->range_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
 				    &mnsim_ats_range_ops : &mnsim_range_ops;
 		ret = mmu_notifier_register(&ctx->range_mn, mm);
 		if (ret)
-			goto out_free_tlb;
+			goto out_unregister_tlb;
 		ctx->range_registered = true;
-	}
-	if (ctx->mode == MNSIM_MODE_ATS) {
-		ctx->tlb_mn.ops = &mnsim_tlb_ops;
-		ret = mmu_notifier_register(&ctx->tlb_mn, mm);
-		if (ret)
-			goto out_unregister_range;
 	}
 	mmgrab(mm);
 	ctx->mm = mm;
@@ -1742,10 +1769,9 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	up_write(&ctx->bind_rwsem);
 	return 0;
 
-out_unregister_range:
-	if (ctx->range_registered)
-		mmu_notifier_unregister(&ctx->range_mn, mm);
-	ctx->range_registered = false;
+out_unregister_tlb:
+	if (ctx->mode == MNSIM_MODE_ATS)
+		mmu_notifier_unregister(&ctx->tlb_mn, mm);
 out_free_tlb:
 	sec_tlb_destroy(&ctx->tlb);
 out_unreserve:

@@ -6,6 +6,7 @@
  * Copyright (C) 2026 The mmu_notifier_sim authors
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -245,6 +246,184 @@ TEST_F(events, tracepoint_fires)
 	EXPECT_NE(NULL, strstr(buf, "mnsim_event"));
 	EXPECT_NE(NULL, strstr(buf, " fill "));
 	EXPECT_NE(NULL, strstr(buf, " access "));
+}
+
+/* ---- an END park stops the thread before the hook of the same walk ---- */
+
+/* A thread that MADV_DONTNEEDs [va, va + len) when told to. */
+struct zapper {
+	pthread_t thread;
+	int go[2];
+	void *va;
+	size_t len;
+	int ret;
+	bool started;
+};
+
+static void *zapper_main(void *arg)
+{
+	struct zapper *z = arg;
+	char c;
+
+	if (read(z->go[0], &c, 1) == 1)
+		z->ret = madvise(z->va, z->len, MADV_DONTNEED) ? -errno : 0;
+	return NULL;
+}
+
+FIXTURE(park_order)
+{
+	int fd;
+	long ps;
+	struct mnsim_event *ev;
+	struct zapper z;
+};
+
+FIXTURE_VARIANT(park_order)
+{
+	/*
+	 * MNSIM_BIND_RECORD registers the range callbacks at BIND; without
+	 * it, an ATS bind registers them at the first PARK, after the hook's
+	 * subscription.
+	 */
+	bool watched;
+};
+
+FIXTURE_VARIANT_ADD(park_order, watched)
+{
+	.watched = true,
+};
+
+FIXTURE_VARIANT_ADD(park_order, armed_later)
+{
+	.watched = false,
+};
+
+FIXTURE_SETUP(park_order)
+{
+	struct mnsim_info info;
+
+	self->ps = sysconf(_SC_PAGESIZE);
+	self->fd = mnsim_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
+	if (!(info.modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS)))
+		SKIP(MNSIM_SETUP_SKIP, "ATS not offered: no secondary-TLB hook");
+	/* Faulted in now: nothing may fault or allocate in the park window. */
+	self->ev = calloc(MAX_EV, sizeof(*self->ev));
+	ASSERT_NE(NULL, self->ev);
+	memset(self->ev, 0, MAX_EV * sizeof(*self->ev));
+	ASSERT_EQ(0, pipe(self->z.go));
+	ASSERT_EQ(0, pthread_create(&self->z.thread, NULL, zapper_main,
+				    &self->z));
+	self->z.started = true;
+	test_cmd_bind_flags(MNSIM_BIND_ORACLE |
+			    (variant->watched ? MNSIM_BIND_RECORD : 0),
+			    MNSIM_MODE_ATS, MNSIM_TARGET_SELF, 0);
+}
+
+FIXTURE_TEARDOWN(park_order)
+{
+	/* On every exit path: nothing parked, the thread joined. */
+	if (self->z.started) {
+		_test_cmd_park_ctl(self->fd, MNSIM_PARK_CTL_RELEASE |
+				   MNSIM_PARK_CTL_DISARM, NULL);
+		close(self->z.go[1]);
+		pthread_join(self->z.thread, NULL);
+		close(self->z.go[0]);
+	}
+	free(self->ev);
+	close(self->fd);
+}
+
+/*
+ * A one-page MADV_DONTNEED parked in its invalidate_range_end(). It is not
+ * an only_end path, so 6.1 calls the hook from that same walk
+ * (mn_hlist_invalidate_end()); 6.12 x86 calls it from tlb_finish_mmu(),
+ * after range end. Either way a correct kernel has not flushed the device
+ * TLB while the thread is parked, and the page is not freed before the
+ * flush: the device may still hit its stale entry, and the oracle must call
+ * that "stale but allowed". A park that came after the hook would hide a
+ * kernel that defers the hook to range end. After the release the hook
+ * follows.
+ */
+TEST_F(park_order, park_before_end_hook)
+{
+	const __u64 sig = 0x5eedbeef5eedbeefULL;
+	struct mnsim_stats s0, s1, s2, s3, d;
+	struct mnsim_access acc;
+	__u64 *page, v = 0;
+	int nr = 0, park, unpark, hook;
+
+	page = mnsim_map(self->ps, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, page);
+	*page = sig;
+	test_cmd_dev_read(page, sizeof(v), &v, NULL);
+	ASSERT_EQ(sig, v);
+	test_cmd_park(MNSIM_PARK_END, 30000, page, NULL);
+	if (variant->watched)
+		ASSERT_LE(0, read_events(self->fd, self->ev, NULL));
+	test_cmd_stats(&s0);
+
+	self->z.va = page;
+	self->z.len = self->ps;
+	ASSERT_EQ(1, write(self->z.go[1], "z", 1));
+	ASSERT_EQ(0, mnsim_wait_parked(self->fd, 1, 30000));
+
+	/* Parked in range end: no hook for the page yet. */
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_EQ(0ULL, d.hook_calls)
+		TH_LOG("the secondary-TLB hook ran before the END park stopped the thread");
+	if (variant->watched) {
+		nr = read_events(self->fd, self->ev, NULL);
+		ASSERT_LT(0, nr);
+		park = find_event(self->ev, nr, 0, MNSIM_EV_PARK,
+				  MNSIM_PTR(page));
+		EXPECT_LE(0, park);
+		hook = find_event(self->ev, nr, 0, MNSIM_EV_HOOK,
+				  MNSIM_PTR(page));
+		EXPECT_EQ(-1, hook)
+			TH_LOG("the ring has the hook (record %d) before the park (record %d)",
+			       hook, park);
+	}
+	/* The device still hits its entry: stale, but allowed. */
+	v = 0;
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, page, sizeof(v), &v, &acc));
+	EXPECT_EQ(1ULL, acc.hits)
+		TH_LOG("no TLB hit in the park window: the TLB was flushed already");
+	EXPECT_EQ(sig, v);
+	test_cmd_stats(&s2);
+	d = mnsim_stats_delta(&s2, &s1);
+	EXPECT_EQ(1ULL, d.oracle_stale_allowed);
+	EXPECT_EQ(0ULL, d.oracle_violation_a + d.oracle_violation_b);
+
+	test_cmd_park_ctl(MNSIM_PARK_CTL_RELEASE, NULL);
+	ASSERT_EQ(0, pthread_join(self->z.thread, NULL));
+	self->z.started = false;
+	close(self->z.go[0]);
+	close(self->z.go[1]);
+	EXPECT_EQ(0, self->z.ret);
+
+	/* Then the hook, after the park went on. */
+	test_cmd_stats(&s3);
+	d = mnsim_stats_delta(&s3, &s2);
+	EXPECT_LE(1ULL, d.hook_calls);
+	if (variant->watched) {
+		nr = read_events(self->fd, self->ev, NULL);
+		ASSERT_LT(0, nr);
+		unpark = find_event(self->ev, nr, 0, MNSIM_EV_UNPARK,
+				    MNSIM_PTR(page));
+		ASSERT_LE(0, unpark);
+		hook = find_event(self->ev, nr, unpark, MNSIM_EV_HOOK,
+				  MNSIM_PTR(page));
+		EXPECT_LT(unpark, hook);
+	}
+	/* The page is gone: the device sees the new, zero-filled one. */
+	v = ~0ULL;
+	test_cmd_dev_read(page, sizeof(v), &v, &acc);
+	EXPECT_EQ(0ULL, acc.hits);
+	EXPECT_EQ(0ULL, v);
+	munmap(page, self->ps);
 }
 
 TEST_HARNESS_MAIN
