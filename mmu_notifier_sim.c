@@ -194,6 +194,8 @@ struct mnsim_counters {
  * @id: device number, for trace events
  * @record: BIND asked for MNSIM_BIND_RECORD; constant while bound
  * @oracle: BIND asked for MNSIM_BIND_ORACLE; constant while bound
+ * @no_flush: BIND asked for MNSIM_BIND_NO_FLUSH (fault injection): the
+ *	kernel's invalidations drop nothing; constant while bound
  * @ev_lock: protects @ev_ring, @ev_head, @ev_tail and @ev_lost. Innermost:
  *	taken under tlb.lock and from the secondary-TLB hook
  * @ev_ring: %MNSIM_EVENT_RING records, allocated at the first recording BIND
@@ -229,6 +231,7 @@ struct mnsim_ctx {
 	unsigned int id;
 	bool record;
 	bool oracle;
+	bool no_flush;
 	spinlock_t ev_lock;		/* see above */
 	struct mnsim_event *ev_ring;
 	u64 ev_head;
@@ -575,6 +578,9 @@ static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
  * recorded or traced the hook drops them itself (sec_tlb_invalidate()): the
  * same guarantee, at the cost of touching the entries.
  *
+ * A %MNSIM_BIND_NO_FLUSH binding (fault injection) counts and records the
+ * call and drops nothing, as on a kernel that never calls the hook.
+ *
  * Context: Atomic context possible (page-table lock held). Takes and releases
  * tlb.lock, then the window locks of the range; does not sleep or allocate.
  */
@@ -587,10 +593,11 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 
 	this_cpu_inc(ctx->cnt->hook_calls);
 	if (likely(!mnsim_ev_on(ctx))) {
-		sec_tlb_invalidate_queue(&ctx->tlb, start, end);
+		if (likely(!ctx->no_flush))
+			sec_tlb_invalidate_queue(&ctx->tlb, start, end);
 		return;
 	}
-	n = sec_tlb_invalidate(&ctx->tlb, start, end);
+	n = ctx->no_flush ? 0 : sec_tlb_invalidate(&ctx->tlb, start, end);
 	__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
 }
 
@@ -639,9 +646,11 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	 * active under tlb.lock in __mnsim_fill_ok(). Pairs with
 	 * __mnsim_soft_end().
 	 */
-	n = __sec_tlb_invalidate(tlb, range->start, range->end);
+	if (likely(!ctx->no_flush))
+		n = __sec_tlb_invalidate(tlb, range->start, range->end);
 	spin_unlock(&tlb->lock);
-	sec_tlb_wait_windows(tlb, range->start, range->end);
+	if (likely(!ctx->no_flush))
+		sec_tlb_wait_windows(tlb, range->start, range->end);
 	mnsim_ev_range(ctx, MNSIM_EV_START, range, n);
 	mnsim_park_leave(ctx, park);
 	return 0;
@@ -710,11 +719,13 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	park = mnsim_park_enter(ctx, MNSIM_PARK_END, range);
 	if (ctx->mode != MNSIM_MODE_ATS) {
 		spin_lock(&tlb->lock);
-		n = __sec_tlb_invalidate(tlb, range->start, range->end);
+		if (likely(!ctx->no_flush))
+			n = __sec_tlb_invalidate(tlb, range->start, range->end);
 		if (ctx->mode == MNSIM_MODE_SOFT)
 			wake = __mnsim_soft_end(ctx, range);
 		spin_unlock(&tlb->lock);
-		sec_tlb_wait_windows(tlb, range->start, range->end);
+		if (likely(!ctx->no_flush))
+			sec_tlb_wait_windows(tlb, range->start, range->end);
 	}
 	if (wake)
 		wake_up_all(&ctx->soft_wq);
@@ -801,8 +812,8 @@ static const struct mmu_notifier_ops mnsim_ats_range_ops = {
 /* ---- translation: walk, fill, access window --------------------------- */
 
 /*
- * Identity of a page as the device saw it at fill time. DEFER mode compares
- * it before an access, so that a page freed and reused since is refused.
+ * Identity of a page as the device saw it at fill time. Every access compares
+ * it before the DMA, so that a page freed and reused since is refused.
  */
 static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
 {
@@ -954,7 +965,7 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
 
 /* Internal results of an access attempt, never returned to userspace. */
 #define MNSIM_NEED_WALK		1	/* no usable entry: walk the page table */
-#define MNSIM_NEED_VERIFY	2	/* DEFER: the page's identity changed */
+#define MNSIM_NEED_VERIFY	2	/* the page's identity changed */
 #define MNSIM_HIT		3	/* a cached translation: access through it */
 #define MNSIM_FILLED		4	/* a walk was filled: access through it */
 #define MNSIM_NEED_VIEW		5	/* oracle: invalidated since the view */
@@ -973,24 +984,27 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
  * passes through after dropping it (sec_tlb_invalidate()), so an
  * invalidation completes only after this access has finished — as an ATS
  * invalidation completion waits for the DMA in flight. tlb.lock is not held:
- * lookups and invalidations of other regions proceed meanwhile. In ATS and
- * SOFT modes a live translation therefore points to a page that is not
- * freed: ATS drops it in the hook, which the kernel calls before freeing;
- * SOFT drops it at range start, before anything is unmapped, and refills
- * only walk the page table as it is after the change.
+ * lookups and invalidations of other regions proceed meanwhile. On a correct
+ * kernel a live ATS or SOFT translation therefore points to a page that is
+ * not freed: ATS drops it in the hook, which the kernel calls before
+ * freeing; SOFT drops it at range start, before anything is unmapped, and
+ * refills only walk the page table as it is after the change.
  *
- * DEFER drops translations only at range end, after the kernel may have freed
- * the page (seed case A, an mmu_gather batch that overflowed). Then the device
- * must not touch memory it does not own: it takes a reference only if the
- * folio is still allocated and checks the page is the one it translated (its
- * fill-time identity, or else the CPU still mapping it at @va, checked by
- * mnsim_defer_verify() outside the window), else refuses with -EIO and drops
- * the translation.
+ * But the device exists to test kernels that may break that rule, and
+ * DEFER drops translations only at range end, after the kernel may have
+ * freed the page (seed case A, an mmu_gather batch that overflowed). So in
+ * every mode the device touches only memory it still owns: it takes a
+ * reference only if the folio is still allocated (the reference keeps it so
+ * for the DMA) and checks the page is the one it translated (its fill-time
+ * identity, or else the CPU still mapping it at @va, checked by
+ * mnsim_reverify() outside the window), else refuses with -EIO and drops
+ * the translation. The tool never writes into, or reads out of, a page the
+ * kernel freed, however broken the kernel under test.
  *
  * Context: Atomic. Caller holds the window lock of @va, not tlb.lock; takes
  * and releases tlb.lock to drop a refused translation.
- * Return: 0, -EFAULT (fault in @ubuf and retry), -EIO (DEFER, page freed) or
- * MNSIM_NEED_VERIFY (DEFER, identity changed: verify outside the window).
+ * Return: 0, -EFAULT (fault in @ubuf and retry), -EIO (the page was freed)
+ * or MNSIM_NEED_VERIFY (identity changed: verify outside the window).
  */
 static int mnsim_dma_window(struct mnsim_ctx *ctx,
 			    const struct sec_tlb_xlate *x, unsigned long va,
@@ -1001,9 +1015,6 @@ static int mnsim_dma_window(struct mnsim_ctx *ctx,
 	int ret;
 
 	lockdep_assert_held(sec_tlb_window(&ctx->tlb, va));
-
-	if (ctx->mode != MNSIM_MODE_DEFER)
-		return mnsim_dma(pfn_to_page(x->pfn), va, ubuf, len, write);
 
 	page = pfn_to_online_page(x->pfn);
 	if (!page)
@@ -1019,7 +1030,7 @@ static int mnsim_dma_window(struct mnsim_ctx *ctx,
 		/*
 		 * Reused, or only re-labelled while mapped: a COW fault that
 		 * reuses the page moves its anon rmap, KSM turns it into a
-		 * KSM page in place. mnsim_defer_verify() tells them apart.
+		 * KSM page in place. mnsim_reverify() tells them apart.
 		 */
 		folio_put(folio);
 		return MNSIM_NEED_VERIFY;
@@ -1171,8 +1182,8 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 }
 
 /**
- * mnsim_defer_verify() - is a DEFER translation whose page changed identity
- *	still the CPU's?
+ * mnsim_reverify() - is a translation whose page changed identity still the
+ *	CPU's?
  * @ctx: the device
  * @va: the device address
  * @x: the translation
@@ -1187,8 +1198,8 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
  * tlb.lock and the window lock of @va (not held by the caller).
  * Return: 0 (walk again) or -EIO.
  */
-static int mnsim_defer_verify(struct mnsim_ctx *ctx, unsigned long va,
-			      const struct sec_tlb_xlate *x)
+static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
+			  const struct sec_tlb_xlate *x)
 {
 	struct mnsim_cpu_view cpu;
 	bool same;
@@ -1383,7 +1394,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 		if (ret == MNSIM_NEED_VIEW)
 			continue;	/* have_walk is false: a new view */
 		if (ret == MNSIM_NEED_VERIFY) {
-			ret = mnsim_defer_verify(ctx, va, &x);
+			ret = mnsim_reverify(ctx, va, &x);
 			if (ret)
 				return ret;
 			have_walk = false;
@@ -1438,6 +1449,9 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 
 	call->verdict = MNSIM_VERDICT_NONE;
 	ret = __mnsim_access_page(ctx, va, ubuf, len, write, call);
+	/* Refused because the kernel freed the page: the seed's case A. */
+	if (ret == -EIO && ctx->oracle)
+		call->verdict = MNSIM_VERDICT_VIOLATION_A;
 	if (call->verdict)
 		this_cpu_inc(ctx->cnt->verdicts[call->verdict]);
 	flags |= call->verdict << MNSIM_EVF_VERDICT_SHIFT;
@@ -1564,11 +1578,13 @@ static struct mm_struct *mnsim_target_mm(s32 target, pid_t *tgid)
  * @arg: the command
  *
  * Context: Process context. Takes no lock.
- * Return: 0, -EOPNOTSUPP, -EINVAL or -EPERM (DEFER needs CAP_SYS_ADMIN).
+ * Return: 0, -EOPNOTSUPP, -EINVAL or -EPERM (DEFER and %MNSIM_BIND_NO_FLUSH
+ * need CAP_SYS_ADMIN).
  */
 static int mnsim_check_bind(const struct mnsim_bind *arg)
 {
-	if (arg->flags & ~(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE))
+	if (arg->flags & ~(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE |
+			   MNSIM_BIND_NO_FLUSH))
 		return -EOPNOTSUPP;
 	if (arg->__reserved[0] || arg->__reserved[1])
 		return -EINVAL;
@@ -1588,6 +1604,9 @@ static int mnsim_check_bind(const struct mnsim_bind *arg)
 	default:
 		return -EINVAL;
 	}
+	/* Fault injection: a device that keeps stale translations. */
+	if ((arg->flags & MNSIM_BIND_NO_FLUSH) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	return 0;
 }
 
@@ -1713,6 +1732,7 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 		goto out_unreserve;
 	mnsim_reset_counters(ctx);
 	ctx->oracle = arg->flags & MNSIM_BIND_ORACLE;
+	ctx->no_flush = arg->flags & MNSIM_BIND_NO_FLUSH;
 	ctx->mode = arg->mode;
 	ctx->dead = false;
 	ctx->soft_nr = 0;

@@ -21,6 +21,7 @@ static const char usage[] =
 "SYNOPSIS\n"
 "    mnsim info\n"
 "    mnsim scenario seed [--mode ats|soft|defer] [--expect kept|violation]\n"
+"                        [--no-flush]\n"
 "    mnsim attach PID [--mode ats|soft|defer] [--interval MS] [--passes N]\n"
 "                 [--fault] [--delay-end MS]\n"
 "    mnsim stats [--ctx ID] [--watch SEC] [--wide]\n"
@@ -70,7 +71,13 @@ static const char usage[] =
 "        range end (SOFT), or flush at range end only (DEFER, needs\n"
 "        CAP_SYS_ADMIN).\n"
 "    --expect kept|violation\n"
-"        scenario: exit 1 unless the verdict is the one given.\n"
+"        scenario: exit 1 unless the verdict is the one given. The verdict\n"
+"        is a violation when the values read break the order or when the\n"
+"        oracle judged any access case A or B.\n"
+"    --no-flush\n"
+"        scenario: fault injection, to see what a kernel that never\n"
+"        notifies looks like: the device drops nothing on the kernel's\n"
+"        invalidations (MNSIM_BIND_NO_FLUSH, needs CAP_SYS_ADMIN).\n"
 "    --interval MS\n"
 "        attach: pause between passes (default 10).\n"
 "    --passes N\n"
@@ -129,15 +136,16 @@ static int cmd_scenario(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "no-flush", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *expect = NULL;
 	struct seed_result res;
-	__u32 mode = MNSIM_MODE_ATS;
+	__u32 mode = MNSIM_MODE_ATS, flags = 0;
 	char err[160];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "m:e:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:e:n", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (mnsim_parse_mode(optarg, &mode))
@@ -149,6 +157,9 @@ static int cmd_scenario(int argc, char **argv)
 			if (strcmp(expect, "kept") && strcmp(expect, "violation"))
 				return mnsim_usage_error("--expect kept|violation");
 			break;
+		case 'n':
+			flags |= MNSIM_BIND_NO_FLUSH;
+			break;
 		default:
 			return 2;
 		}
@@ -156,7 +167,7 @@ static int cmd_scenario(int argc, char **argv)
 	if (optind != argc - 1 || strcmp(argv[optind], "seed"))
 		return mnsim_usage_error("scenarios: seed");
 
-	ret = seed_run(mode, &res, err, sizeof(err));
+	ret = seed_run(mode, flags, &res, err, sizeof(err));
 	if (ret) {
 		seed_result_free(&res);
 		return mnsim_error(0, "scenario seed (%s): %s",

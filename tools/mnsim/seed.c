@@ -291,16 +291,18 @@ static int read_all_events(int fd, struct seed_result *res)
 /**
  * seed_run() - run the seed's COW scenario once on a new device
  * @mode: &enum mnsim_mode
+ * @bind_flags: more &mnsim_bind.flags (%MNSIM_BIND_NO_FLUSH), or 0
  * @res: receives what happened; free with seed_result_free()
  * @err: receives a one-line reason on failure
  * @errlen: size of @err
  *
  * Return: 0, or -errno with @err set.
  */
-int seed_run(__u32 mode, struct seed_result *res, char *err, size_t errlen)
+int seed_run(__u32 mode, __u32 bind_flags, struct seed_result *res,
+	     char *err, size_t errlen)
 {
 	struct mnsim_bind bind = {
-		.flags = MNSIM_BIND_ORACLE | MNSIM_BIND_RECORD,
+		.flags = MNSIM_BIND_ORACLE | MNSIM_BIND_RECORD | bind_flags,
 		.mode = mode,
 	};
 	int fd = -1, release[2] = { -1, -1 }, ret = 0, status;
@@ -407,8 +409,26 @@ void seed_result_free(struct seed_result *res)
 	res->ev = NULL;
 }
 
-/* The seed's violation: the device saw addrB new and addrA old. */
-bool seed_violation(const struct seed_result *res)
+/* The seed's case B in the data: the device saw addrB new and addrA old. */
+bool seed_order_violated(const struct seed_result *res)
 {
 	return res->dev_b == 1 && res->dev_a == 0;
+}
+
+/* Accesses of the run the oracle judged case B or case A. */
+unsigned long long seed_oracle_violations(const struct seed_result *res)
+{
+	return res->after.oracle_violation_b - res->before.oracle_violation_b +
+	       res->after.oracle_violation_a - res->before.oracle_violation_a;
+}
+
+/*
+ * The run's verdict comes from every check it made: the values read, and
+ * the oracle's judgement of each access. A kernel that never flushes the
+ * device leaves both reads old (the order looks kept) while the oracle sees
+ * two stale hits.
+ */
+bool seed_violation(const struct seed_result *res)
+{
+	return seed_order_violated(res) || seed_oracle_violations(res);
 }

@@ -56,11 +56,36 @@ static enum seed_row cpu_row(const struct seed_result *res,
 	return (pid_t)ev->tid == res->tid_cpu0 ? ROW_CPU0 : ROW_CPU1;
 }
 
-/* Turn one event into a step; false if the timeline does not show it. */
-static bool event_step(const struct seed_result *res,
-		       const struct mnsim_event *ev, const struct mnsim_event *prev,
-		       struct step *st)
+/*
+ * Where the hook of event @i ran, as far as the device can observe it: the
+ * latest range callback of the same thread that covers the same address
+ * (the ring is in the order the events happened). Whether the kernel held
+ * the page-table lock is not observable here: a hook inside its range's
+ * start and end is what a correct COW or zap gives, one after the end is
+ * the seed document's late notification.
+ */
+static const char *hook_place(const struct seed_result *res, int i)
 {
+	const struct mnsim_event *hook = &res->ev[i];
+	const struct mnsim_event *ev;
+
+	while (--i >= 0) {
+		ev = &res->ev[i];
+		if (ev->tid != hook->tid ||
+		    (ev->type != MNSIM_EV_START && ev->type != MNSIM_EV_END) ||
+		    ev->end <= hook->start || ev->start >= hook->end)
+			continue;
+		return ev->type == MNSIM_EV_START ? "inside its range start/end" :
+						    "after its range_end";
+	}
+	return "outside any range of its thread";
+}
+
+/* Turn event @i into a step; false if the timeline does not show it. */
+static bool event_step(const struct seed_result *res, int i, struct step *st)
+{
+	const struct mnsim_event *ev = &res->ev[i];
+	const struct mnsim_event *prev = i ? &res->ev[i - 1] : NULL;
 	const char *addr = which(res, ev);
 	unsigned int v;
 
@@ -82,8 +107,9 @@ static bool event_step(const struct seed_result *res,
 	case MNSIM_EV_HOOK:
 		st->row = cpu_row(res, ev);
 		snprintf(st->what, sizeof(st->what),
-			 "secondary-TLB hook(%s) under the PTL: %u entr%s dropped",
-			 addr, ev->count, ev->count == 1 ? "y" : "ies");
+			 "secondary-TLB hook(%s) %s: %u entr%s dropped",
+			 addr, hook_place(res, i), ev->count,
+			 ev->count == 1 ? "y" : "ies");
 		return true;
 	case MNSIM_EV_PARK:
 		st->row = cpu_row(res, ev);
@@ -148,8 +174,7 @@ void seed_print_timeline(FILE *f, const char *prefix,
 		nr++;
 	}
 	for (i = 0; i < res->nr_ev; i++)
-		nr += event_step(res, &res->ev[i], i ? &res->ev[i - 1] : NULL,
-				 &st[nr]);
+		nr += event_step(res, i, &st[nr]);
 	qsort(st, nr, sizeof(*st), by_time);
 
 	fprintf(f, "%sseed timeline, mode %s, drawn from %d recorded events:\n",
@@ -161,9 +186,16 @@ void seed_print_timeline(FILE *f, const char *prefix,
 			fprintf(f, "%s%-13s {%s}\n", prefix, row_name[r],
 				st[i].row == (enum seed_row)r ? st[i].what : "");
 	}
-	fprintf(f, "%s%s: %s\n", prefix, mnsim_mode_name(res->mode),
-		seed_violation(res) ?
-		"violation: the device saw addrB new and addrA old" :
-		"ordering kept: the device never saw addrB new with addrA old");
+	if (seed_order_violated(res))
+		fprintf(f, "%s%s: violation: the device saw addrB new and addrA old\n",
+			prefix, mnsim_mode_name(res->mode));
+	else if (seed_oracle_violations(res))
+		fprintf(f,
+			"%s%s: violation: the oracle judged %llu device access(es) case A or B (the values kept the order): a translation the kernel did not flush in time\n",
+			prefix, mnsim_mode_name(res->mode),
+			seed_oracle_violations(res));
+	else
+		fprintf(f, "%s%s: ordering kept: the device never saw addrB new with addrA old\n",
+			prefix, mnsim_mode_name(res->mode));
 	free(st);
 }

@@ -68,12 +68,14 @@
  *            device access (DEV_READ, DEV_WRITE, DEV_RWV): the bound
  *            address space has exited; no other command fails so
  * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
- *            DEFER mode without CAP_SYS_ADMIN
+ *            DEFER mode or %MNSIM_BIND_NO_FLUSH without CAP_SYS_ADMIN
  * ENOMEM     BIND could not preallocate the secondary TLB, or all bound
  *            devices together would exceed max_total_entries
  * EAGAIN     a device access kept racing invalidations and gave up
- * EIO        DEFER mode refused an access to a page the kernel freed (the
- *            seed's case A); the access did not happen
+ * EIO        a device access through a translation whose page the kernel
+ *            freed was refused (the seed's case A: DEFER mode, a kernel
+ *            that frees before it notifies, or %MNSIM_BIND_NO_FLUSH); the
+ *            access did not happen, in any mode
  * EINTR      a device access was interrupted by a fatal signal
  * ENOENT     %MNSIM_ACCESS_NOFAULT and the page is not present, or the
  *            address is not mapped or not accessible (PROT_NONE), or the
@@ -157,6 +159,7 @@ struct mnsim_info {
 /* mnsim_bind.flags */
 #define MNSIM_BIND_RECORD	(1U << 0)	/* record events in the ring */
 #define MNSIM_BIND_ORACLE	(1U << 1)	/* check every TLB hit */
+#define MNSIM_BIND_NO_FLUSH	(1U << 2)	/* test only: ignore invalidations */
 
 /**
  * enum mnsim_verdict - the coherence oracle's judgement of a device access
@@ -186,7 +189,14 @@ enum mnsim_verdict {
  *	every access through a cached translation and judges it (an
  *	&enum mnsim_verdict in the ACCESS event and the STATS counters). The
  *	oracle's walk never faults, but it may set the accessed and dirty bits
- *	of the PTE it inspects.
+ *	of the PTE it inspects. %MNSIM_BIND_NO_FLUSH is fault injection, for
+ *	testing the tool and not the kernel, and needs CAP_SYS_ADMIN: the
+ *	kernel's invalidations drop none of the device's translations (the
+ *	hook in ATS mode, range start and end in SOFT and DEFER: they are
+ *	still counted and recorded), as if the kernel never notified it. Only
+ *	FLUSH, UNBIND, the address space's exit, eviction, and the device's
+ *	refusal of a freed page drop one. The device still never touches a
+ *	page the kernel freed: such an access fails with EIO.
  * @mode: an &enum mnsim_mode value
  * @target: pid (in the caller's pid namespace) whose address space the device
  *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
@@ -319,7 +329,7 @@ struct mnsim_flush {
  * @walks: (out) page-table walks
  * @faults: (out) walks that faulted a page in
  * @fill_retries: (out) walks repeated because an invalidation raced them
- * @freed_refused: (out) DEFER accesses refused because the page was freed
+ * @freed_refused: (out) accesses refused because the page was freed (EIO)
  * @oracle_coherent: (out) oracle verdicts %MNSIM_VERDICT_COHERENT
  * @oracle_stale_allowed: (out) oracle verdicts %MNSIM_VERDICT_STALE_ALLOWED
  * @oracle_violation_b: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_B

@@ -596,7 +596,8 @@ static int drop_sys_admin(void)
 
 /*
  * Without CAP_SYS_ADMIN a BIND may preallocate at most max_capacity entries
- * and may not use DEFER; all devices together stay within max_total_entries.
+ * and may not use DEFER or MNSIM_BIND_NO_FLUSH; all devices together stay
+ * within max_total_entries.
  */
 TEST_F(mnsim_dev, memory_caps)
 {
@@ -627,6 +628,10 @@ TEST_F(mnsim_dev, memory_caps)
 			_exit(13);
 		if (_test_cmd_bind(fd, MNSIM_MODE_DEFER, 0, 0) != -EPERM)
 			_exit(14);
+		/* Fault injection is for admins too. */
+		if (_test_cmd_bind_flags(fd, MNSIM_BIND_NO_FLUSH,
+					 MNSIM_MODE_SOFT, 0, 0) != -EPERM)
+			_exit(16);
 		if (_test_cmd_bind(fd, MNSIM_MODE_SOFT, 0, cap))
 			_exit(15);
 		_exit(0);
@@ -681,7 +686,7 @@ struct cmd_desc {
 
 static const struct cmd_desc cmds[] = {
 	CMD(INFO, mnsim_info, 1U << 0),
-	CMD(BIND, mnsim_bind, MNSIM_BIND_ORACLE << 1),
+	CMD(BIND, mnsim_bind, MNSIM_BIND_NO_FLUSH << 1),
 	CMD(UNBIND, mnsim_unbind, 1U << 0),
 	/* The command says read or write: WRITE is no flag of theirs. */
 	CMD(DEV_READ, mnsim_access, MNSIM_ACCESS_WRITE),
