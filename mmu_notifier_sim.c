@@ -1469,6 +1469,32 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 }
 
 /**
+ * mnsim_check_range() - the argument checks of one device access range
+ * @va: first byte
+ * @len: bytes; 0 is a valid, empty access
+ *
+ * Arguments are checked before the device's state (the uAPI's rule: E2BIG
+ * and EINVAL before ENXIO), so the commands call this before they look at
+ * the binding; mnsim_access() checks again for the ranges it is given.
+ *
+ * Context: Any context.
+ * Return: 0, -E2BIG (above %MNSIM_MAX_ACCESS_LEN) or -EINVAL (the range
+ * wraps or reaches the kernel half).
+ */
+static int mnsim_check_range(u64 va, u64 len)
+{
+	u64 last;
+
+	if (!len)
+		return 0;
+	if (len > MNSIM_MAX_ACCESS_LEN)
+		return -E2BIG;
+	if (check_add_overflow(va, len - 1, &last) || last >= TASK_SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/**
  * mnsim_access() - device DMA over a byte range, page by page
  * @ctx: the device
  * @va: first byte
@@ -1483,16 +1509,11 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 static int mnsim_access(struct mnsim_ctx *ctx, u64 va, u64 len, u64 ubuf,
 			bool write, struct mnsim_call *call)
 {
-	u64 last;
 	int ret;
 
-	if (!len)
-		return 0;
-	if (len > MNSIM_MAX_ACCESS_LEN)
-		return -E2BIG;
-	if (check_add_overflow(va, len - 1, &last) || last >= TASK_SIZE_MAX)
-		return -EINVAL;
-
+	ret = mnsim_check_range(va, len);
+	if (ret)
+		return ret;
 	while (len) {
 		size_t chunk = min_t(u64, len, PAGE_SIZE - offset_in_page(va));
 
@@ -1989,6 +2010,9 @@ static int mnsim_rw(struct mnsim_ctx *ctx, struct mnsim_access *arg,
 		return -EOPNOTSUPP;
 	if (arg->__pad || arg->__reserved)
 		return -EINVAL;
+	ret = mnsim_check_range(arg->va, arg->len);
+	if (ret)
+		return ret;
 
 	down_read(&ctx->bind_rwsem);
 	ret = ctx->bound ? mnsim_access(ctx, arg->va, arg->len, arg->buf,
@@ -2029,10 +2053,32 @@ static int mnsim_ioctl_write(struct mnsim_ctx *ctx, void *data)
 }
 
 /**
+ * mnsim_rwv_get() - read and check one range of a DEV_RWV
+ * @uptr: user address of the &struct mnsim_vec_range
+ * @r: receives it
+ *
+ * Context: Process context; may fault.
+ * Return: 0, -EFAULT, or the errno of an invalid range.
+ */
+static int mnsim_rwv_get(u64 uptr, struct mnsim_vec_range *r)
+{
+	if (copy_from_user(r, u64_to_user_ptr(uptr), sizeof(*r)))
+		return -EFAULT;
+	if (r->flags & ~(MNSIM_ACCESS_WRITE | MNSIM_ACCESS_NOFAULT))
+		return -EOPNOTSUPP;
+	if (r->__pad)
+		return -EINVAL;
+	return mnsim_check_range(r->va, r->len);
+}
+
+/**
  * mnsim_rwv_one() - one range of a DEV_RWV
  * @ctx: the device, bound
  * @uptr: user address of the &struct mnsim_vec_range
  * @call: the call's counters
+ *
+ * The range is read again: the caller may have changed it since
+ * mnsim_ioctl_rwv() checked it, and is checked again.
  *
  * Context: Process context; may sleep and fault. Caller holds bind_rwsem
  * for read; then as mnsim_access().
@@ -2042,13 +2088,11 @@ static int mnsim_rwv_one(struct mnsim_ctx *ctx, u64 uptr,
 			 struct mnsim_call *call)
 {
 	struct mnsim_vec_range r;
+	int ret;
 
-	if (copy_from_user(&r, u64_to_user_ptr(uptr), sizeof(r)))
-		return -EFAULT;
-	if (r.flags & ~(MNSIM_ACCESS_WRITE | MNSIM_ACCESS_NOFAULT))
-		return -EOPNOTSUPP;
-	if (r.__pad)
-		return -EINVAL;
+	ret = mnsim_rwv_get(uptr, &r);
+	if (ret)
+		return ret;
 	call->nofault = r.flags & MNSIM_ACCESS_NOFAULT;
 	return mnsim_access(ctx, r.va, r.len, r.buf,
 			    r.flags & MNSIM_ACCESS_WRITE, call);
@@ -2077,8 +2121,17 @@ static int mnsim_ioctl_rwv(struct mnsim_ctx *ctx, void *data)
 		return -EINVAL;
 	if (arg->nr_ranges > MNSIM_MAX_VEC)
 		return -E2BIG;
-
 	arg->done = 0;
+	/* Every range's arguments before the device's state. */
+	for (i = 0; i < arg->nr_ranges; i++) {
+		struct mnsim_vec_range r;
+
+		ret = mnsim_rwv_get(arg->ranges +
+				    i * sizeof(struct mnsim_vec_range), &r);
+		if (ret)
+			return ret;
+	}
+
 	down_read(&ctx->bind_rwsem);
 	if (!ctx->bound)
 		ret = -ENXIO;

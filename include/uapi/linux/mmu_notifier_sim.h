@@ -280,7 +280,10 @@ struct mnsim_vec_range {
  * @nr_ranges: number of &struct mnsim_vec_range at @ranges, at most
  *	%MNSIM_MAX_VEC
  * @ranges: user pointer to the array
- * @done: (out) ranges completed; on error the failing range is @done
+ * @done: (out) ranges completed. Every range's arguments (the array
+ *	readable, flags, padding, length, address) are checked before any
+ *	range runs: such an error leaves @done 0. On an error of an access
+ *	itself the failing range is @done.
  * @hits: (out) as &mnsim_access.hits, summed over the vector
  * @misses: (out) as &mnsim_access.misses
  * @faults: (out) as &mnsim_access.faults

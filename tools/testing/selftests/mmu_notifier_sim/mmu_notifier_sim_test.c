@@ -166,6 +166,30 @@ TEST_F(mnsim_dev, unbound_access_enxio)
 }
 
 /*
+ * Arguments before device state: an unbound device refuses a bad length or
+ * range with E2BIG or EINVAL, not ENXIO, and DEV_RWV checks every range
+ * before it looks at the binding.
+ */
+TEST_F(mnsim_dev, unbound_bad_args_before_enxio)
+{
+	struct mnsim_vec_range range[2];
+	char buf[16];
+
+	test_err_dev_read(E2BIG, buf, MNSIM_MAX_ACCESS_LEN + 1, buf, NULL);
+	test_err_dev_write(E2BIG, buf, MNSIM_MAX_ACCESS_LEN + 1, buf, NULL);
+	test_err_dev_read(EINVAL, (void *)-8UL, 16, buf, NULL);
+	test_err_dev_write(EINVAL, (void *)-8UL, 16, buf, NULL);
+	range[0] = mnsim_range(0, buf, 8, buf);
+	range[1] = mnsim_range(0, buf, MNSIM_MAX_ACCESS_LEN + 1, buf);
+	test_err_dev_rwv(E2BIG, range, 2, NULL);
+	range[1] = mnsim_range(MNSIM_ACCESS_WRITE, (void *)-8UL, 16, buf);
+	test_err_dev_rwv(EINVAL, range, 2, NULL);
+	/* Valid arguments: now the device's state. */
+	range[1] = mnsim_range(0, buf, 8, buf);
+	test_err_dev_rwv(ENXIO, range, 2, NULL);
+}
+
+/*
  * BIND refuses unknown flags, a bad mode, non-zero reserved words and a
  * capacity above the maximum, and the device stays unbound; a valid BIND to
  * the caller's own pid then works.
@@ -2457,22 +2481,26 @@ TEST_F(mnsim, rwv_invalid_args)
 	test_err_dev_rwv(E2BIG, many, MNSIM_MAX_VEC + 1, NULL);
 	free(many);
 
-	/* Range 1 is bad in one way each time; range 0 is a good read. */
+	/*
+	 * Range 1 is bad in one way each time; range 0 is a good read. Every
+	 * range's arguments are checked before any range runs: none is done.
+	 */
 	r[1].flags = FLAG_UNKNOWN;
 	EXPECT_ERRNO(EOPNOTSUPP, _test_cmd_dev_rwv(self->fd, r, 2, &out));
-	EXPECT_EQ(1ULL, out.done);
+	EXPECT_EQ(0ULL, out.done);
 	r[1].flags = 0;
 	r[1].__pad = 1;
 	EXPECT_ERRNO(EINVAL, _test_cmd_dev_rwv(self->fd, r, 2, &out));
-	EXPECT_EQ(1ULL, out.done);
+	EXPECT_EQ(0ULL, out.done);
 	r[1].__pad = 0;
 	r[1].len = MNSIM_MAX_ACCESS_LEN + 1;
 	EXPECT_ERRNO(E2BIG, _test_cmd_dev_rwv(self->fd, r, 2, &out));
-	EXPECT_EQ(1ULL, out.done);
+	EXPECT_EQ(0ULL, out.done);
 	r[1] = mnsim_range(0, (void *)(uintptr_t)0xffff800000000000ULL, 8,
 			   dst);
 	EXPECT_ERRNO(EINVAL, _test_cmd_dev_rwv(self->fd, r, 2, &out));
-	EXPECT_EQ(1ULL, out.done);
+	EXPECT_EQ(0ULL, out.done);
+	EXPECT_TRUE(mnsim_all(dst, 16, 0));
 
 	/* A failing range does not undo the write before it. */
 	r[0] = mnsim_range(MNSIM_ACCESS_WRITE, mem, 32, src);
@@ -2808,16 +2836,20 @@ TEST_F(mnsim, access_buffer_table)
 	test_err_dev_rwv(E2BIG, NULL, UINT32_MAX, NULL);
 	test_cmd_dev_rwv(NULL, 0, &out);
 	EXPECT_EQ(0ULL, out.done);
-	/* Range 1 ends in PROT_NONE: range 0 is done, then EFAULT. */
+	/*
+	 * Range 1 ends in PROT_NONE: the array is read whole before any range
+	 * runs, so EFAULT with nothing done.
+	 */
 	arr = region + ps - 2 * sizeof(r[0]) + 1;
 	r[0] = mnsim_range(0, mem, 8, region);
 	memcpy(arr, &r[0], sizeof(r[0]));
 	memcpy(arr + sizeof(r[0]), &r[0], sizeof(r[0]) - 1);
+	memset(region, 0, 8);
 	EXPECT_ERRNO(EFAULT, _test_cmd_dev_rwv(self->fd,
 					       (struct mnsim_vec_range *)arr,
 					       2, &out));
-	EXPECT_EQ(1ULL, out.done);
-	EXPECT_TRUE(mnsim_match(region, 8, SEED_A));
+	EXPECT_EQ(0ULL, out.done);
+	EXPECT_TRUE(mnsim_all(region, 8, 0));
 }
 
 /* What a command gives on a device whose bound process exited. */
