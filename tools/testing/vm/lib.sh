@@ -26,7 +26,8 @@ REPO_ROOT=$(cd "$VM_DIR/../../.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 SCRIPT_NAME=$(basename "${0:-vm}" .sh)
 export DEBIAN_FRONTEND=noninteractive
-mkdir -p "$CACHE"
+# tmp: private work folders of the scripts (mktemp -d "$CACHE/tmp/...")
+mkdir -p "$CACHE/tmp"
 
 log() {
 	printf '[%s] %s\n' "$SCRIPT_NAME" "$*" >&2
