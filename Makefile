@@ -94,7 +94,7 @@ docs:
 
 # Everything CI runs; ends with one "N passed, N failed" line.
 check:
-	CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
+	@CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
 
 # The kselftests on 6.1 and 6.12 built from source with lockdep, KASAN,
 # KFENCE, DEBUG_VM, DEBUG_ATOMIC_SLEEP and kmemleak (not run by CI).

@@ -35,7 +35,7 @@ else
 	cp -a "$REPO_ROOT/." "$SRC/"
 fi
 
-log "make install KDIR=$KDIR DESTDIR=<stage> PREFIX=/usr"
+log "make install DESTDIR=<stage> PREFIX=/usr for $KREL"
 if ! make -C "$SRC" -s install KDIR="$KDIR" DESTDIR="$STAGE" PREFIX=/usr \
 	>"$WORK/install.log" 2>&1; then
 	cat "$WORK/install.log" >&2
@@ -49,7 +49,8 @@ for f in "$MODDIR"/modules.dep "$STAGE/usr/bin/mnsim" \
 done
 grep -Eq '^extra/mmu_notifier_sim\.ko(\.[a-z]+)?: extra/sec_tlb\.ko' "$MODDIR/modules.dep" ||
 	die "modules.dep does not make mmu_notifier_sim depend on sec_tlb: $(cat "$MODDIR/modules.dep")"
-log "staged: $(cd "$STAGE" && find . -type f | sort | tr '\n' ' ')"
+# the list for the log only (untagged: steps.sh keeps it off the terminal)
+echo "install-test: staged: $(cd "$STAGE" && find . -type f | sort | tr '\n' ' ')" >&2
 
 # The header is uAPI: it must compile alone, in C, with no kernel headers.
 printf '#include <linux/mmu_notifier_sim.h>\nint main(void) { return MNSIM_IOC_INFO == 0; }\n' \

@@ -46,7 +46,8 @@ shopt -u nullglob
 args=(-C "$KDIR" M="$MOD" W=1 C=1 -j"${JOBS:-$(nproc)}")
 [ -z "${CHECK:-}" ] || args+=(CHECK="$CHECK")
 args+=("$@" modules)
-log "make ${args[*]}"
+# the command for the log only (untagged: steps.sh keeps it off the terminal)
+echo "build-module: make ${args[*]}" >&2
 rc=0
 make "${args[@]}" >"$LOG" 2>&1 || rc=$?
 
