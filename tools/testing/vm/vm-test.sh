@@ -78,5 +78,7 @@ QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
 	--bin "$OUT/mnsim" --bin "$OUT/mnsim_cow_storm" \
 	--bin "$ST/mnsim_tap.sh" \
 	--bin "$ST/mnsim_attach_test.sh" --run "mnsim_attach_test.sh" \
+	--bin "$OUT/mnsim_selfcheck_fail" \
+	--bin "$ST/mnsim_selfcheck.sh" --run "mnsim_selfcheck.sh" \
 	--bin "$OUT/mnsim_hold" \
 	--bin "$ST/mnsim_rmmod_test.sh" --run "mnsim_rmmod_test.sh" --tap

@@ -239,7 +239,7 @@ TEST_F(mnsim_dev, bind_no_such_pid)
 	siginfo_t si;
 	pid_t pid;
 
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(0);
@@ -635,7 +635,7 @@ TEST_F(mnsim_dev, memory_caps)
 	/* An admin may go to the hard cap; INFO says so. */
 	EXPECT_EQ(1048576U, self->info.max_capacity);
 
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		struct mnsim_info info;
@@ -1227,7 +1227,7 @@ static pid_t spawn_target(uid_t uid, int *wait_fd)
 
 	if (pipe(p) || pipe(ready))
 		return -1;
-	pid = fork();
+	pid = mnsim_fork();
 	if (pid < 0)
 		return -1;
 	if (!pid) {
@@ -1270,7 +1270,7 @@ TEST_F(mnsim_dev, bind_credentials)
 	tgt_nobody = spawn_target(MNSIM_UID_NOBODY, &hold_nobody);
 	ASSERT_LT(0, tgt_other);
 	ASSERT_LT(0, tgt_nobody);
-	dead = fork();
+	dead = mnsim_fork();
 	ASSERT_LE(0, dead);
 	if (!dead)
 		_exit(0);
@@ -1280,7 +1280,7 @@ TEST_F(mnsim_dev, bind_credentials)
 		const struct cred_case *cc = &cred_cases[i];
 		pid_t root = getpid(), pid;
 
-		pid = fork();
+		pid = mnsim_fork();
 		ASSERT_LE(0, pid);
 		if (!pid) {
 			__u64 caps = cc->caps;
@@ -1364,7 +1364,7 @@ TEST_F(mnsim_dev, output_hygiene_unprivileged)
 	int status;
 	pid_t pid;
 
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		const unsigned int max_ev = 64;
@@ -1911,7 +1911,7 @@ TEST_F(mnsim, fork_cow_cpu_write)
 	mnsim_fill(src, ps, SEED_C);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
 
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		check_in_child(&ch, mem, ps, SEED_A);
@@ -1980,7 +1980,7 @@ TEST_F(mnsim, fork_cow_device_write)
 
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
 	test_cmd_stats(&s0);
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		check_in_child(&ch, mem, ps, SEED_B);
@@ -2536,7 +2536,7 @@ TEST_F(mnsim, bind_other_process)
 	mnsim_fill(src, ps, SEED_C);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
 
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		/* Its own data at the same address, then the device's */
@@ -2903,7 +2903,7 @@ TEST_F(mnsim, cmd_table_after_exit)
 	mnsim_fill(mem, ps, SEED_A);
 	memset(buf, 0x5a, ps);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		mnsim_chan_child(&ch);

@@ -118,7 +118,7 @@ TEST_F(events, cow_is_recorded_in_order)
 	ASSERT_EQ(0, madvise(page, self->ps, MADV_NOHUGEPAGE));
 	*page = 7;
 	ASSERT_EQ(0, pipe(pipefd));
-	child = fork();
+	child = mnsim_fork();
 	ASSERT_LE(0, child);
 	if (!child) {
 		if (read(pipefd[0], &c, 1) < 0)

@@ -624,7 +624,7 @@ TEST_F_TIMEOUT(scen, cow_fork_both_writers, 60)
 	test_cmd_stats(&s0);
 
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		cow_child(&ch, mem, ps);
@@ -734,7 +734,7 @@ TEST_F(scen, cow_reuse_after_fork)
 	ASSERT_NE(NULL, mem);
 	mnsim_fill(mem, ps, SEED_A);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		reuse_child(&ch, mem, v);
@@ -1047,7 +1047,7 @@ TEST_F_TIMEOUT(scen, thp_fork_cow, 90)
 	test_cmd_dev_write(h, 8 * ps, buf, NULL);	/* writable, same bytes */
 
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		thp_child(&ch, h, ps);
@@ -1602,7 +1602,7 @@ TEST_F_TIMEOUT(scen, exit_while_busy, 60)
 	ASSERT_NE(NULL, lbuf);
 	mnsim_fill(mem, 4 * ps, SEED_A);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
 		exit_child(&ch, mem, ps);

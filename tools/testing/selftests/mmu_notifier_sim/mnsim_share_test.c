@@ -164,7 +164,7 @@ static int start_binder(struct _test_data_share *self, __u32 mode)
 {
 	pid_t pid;
 
-	pid = fork();
+	pid = mnsim_fork();
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
@@ -315,7 +315,7 @@ TEST_F(share, scm_rights_unprivileged_receiver)
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				usock));
-	user = fork();
+	user = mnsim_fork();
 	ASSERT_LE(0, user);
 	if (!user) {
 		unsigned char *src = mnsim_map(ps, RW);
@@ -388,7 +388,7 @@ TEST_F(share, inherited_fd)
 	fd = mnsim_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, _test_cmd_bind(fd, variant->mode, MNSIM_TARGET_SELF, 0));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		unsigned char *src = mnsim_map(ps, RW);
@@ -414,7 +414,7 @@ TEST_F(share, inherited_fd)
 	/* The child binds the shared, unbound file to itself. */
 	mnsim_fill(self->mem, ps, SEED_A);
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	pid = fork();
+	pid = mnsim_fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		mnsim_chan_child(&ch);

@@ -620,7 +620,7 @@ static void *forker_main(void *arg)
 		i = below(&c->rng, 2);
 		if (kids[i] > 0)
 			waitpid(kids[i], NULL, 0);
-		kids[i] = fork();
+		kids[i] = mnsim_fork();
 		if (!kids[i])
 			fork_child(m, &c->rng);
 		if (kids[i] > 0)
@@ -1111,7 +1111,7 @@ static void exit_child(struct exit_ctx *x, int inherited, int sock)
 			       EXIT_STAMP_A, ps);
 		if (gen % 8)
 			continue;
-		pid = fork();
+		pid = mnsim_fork();
 		if (!pid)
 			_exit(0);
 		if (pid > 0)
@@ -1174,7 +1174,7 @@ TEST_F_TIMEOUT(stress, binder_exits_under_load, 90)
 	ASSERT_LE(0, x->fd[0]);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock));
 
-	self->child = fork();
+	self->child = mnsim_fork();
 	ASSERT_LE(0, self->child);
 	if (!self->child) {
 		close(sock[0]);
@@ -1419,7 +1419,7 @@ TEST_F_TIMEOUT(stress, close_during_parked_fault, 60)
 				    MNSIM_MODE_ATS : MNSIM_MODE_SOFT,
 				    MNSIM_TARGET_SELF, 0));
 	ASSERT_EQ(0, mnsim_chan_open(&ch));
-	self->child = fork();
+	self->child = mnsim_fork();
 	ASSERT_LE(0, self->child);
 	if (!self->child) {
 		mnsim_chan_child(&ch);

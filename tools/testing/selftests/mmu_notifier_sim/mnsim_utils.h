@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -703,8 +704,27 @@ static inline int mnsim_caps_set(__u64 keep)
 }
 
 /*
+ * fork() for the tests: the child is killed when the thread that forked it
+ * exits (PR_SET_PDEATHSIG). A test that stops at a failed ASSERT, before it
+ * tells its child to go, thus never leaves the child behind, blocked, with
+ * an inherited device fd that keeps the module in use and fails every later
+ * rmmod test. Return: as fork().
+ */
+static inline pid_t mnsim_fork(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	/* A parent gone before the prctl(): the child was reparented. */
+	if (!pid && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+		_exit(125);
+	return pid;
+}
+
+/*
  * Become @uid (real, effective, saved; group too, no supplementary groups)
- * with exactly the capabilities @keep. For a forked child of a root test.
+ * with exactly the capabilities @keep. For a child of mnsim_fork() of a
+ * root test: a change of uid clears the parent-death signal, set it again.
  * Return: 0 or -errno.
  */
 static inline int mnsim_become(uid_t uid, __u64 keep)
@@ -713,6 +733,8 @@ static inline int mnsim_become(uid_t uid, __u64 keep)
 		return -errno;
 	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
 	    setresuid(uid, uid, uid))
+		return -errno;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		return -errno;
 	if (mnsim_caps_set(keep))
 		return -errno;
