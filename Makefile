@@ -76,7 +76,7 @@ vm-test:
 # Boot a kernel (6.12 unless KVER is given) and run the seed's COW
 # scenario in ATS mode (order kept) and DEFER mode (violation).
 demo:
-	$(VM)/vm-test.sh --demo $(KVER)
+	@$(VM)/vm-test.sh --demo $(KVER)
 
 # The KUnit suites (sec_tlb, mnsim_order, mnsim_real_mm) with kunit.py in
 # Debian's linux-source-$(KVER): UML by default, KUNIT_ARCH=x86_64 (QEMU) for

@@ -46,10 +46,10 @@ shopt -u nullglob
 args=(-C "$KDIR" M="$MOD" W=1 C=1 -j"${JOBS:-$(nproc)}")
 [ -z "${CHECK:-}" ] || args+=(CHECK="$CHECK")
 args+=("$@" modules)
-# the command for the log only (untagged: steps.sh keeps it off the terminal)
-echo "build-module: make ${args[*]}" >&2
 rc=0
-make "${args[@]}" >"$LOG" 2>&1 || rc=$?
+# the command heads its log, not the terminal
+echo "make ${args[*]}" >"$LOG"
+make "${args[@]}" >>"$LOG" 2>&1 || rc=$?
 
 bad=$(grep -nEi 'warning:|error:' "$LOG" || true)
 if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then

@@ -188,7 +188,7 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("$who build check");
 EOT
 	echo 'obj-m += hello.o' >"$t/Kbuild"
-	log "checking: make -C $kdir M=... W=1 C=1 modules"
+	log "checking the headers: a test module, W=1 C=1 (log: $t/build.log)"
 	if ! make -C "$kdir" M="$t" W=1 C=1 modules >"$t/build.log" 2>&1; then
 		cat "$t/build.log" >&2
 		die "test module build against $kdir failed"
