@@ -1698,54 +1698,14 @@ TEST_F_TIMEOUT(scen, exit_while_busy, 60)
  * case-A verdict, freed_refused), in every mode, and never read or write
  * the page: on the debug kernels KASAN and the page-poisoning checks watch.
  */
-FIXTURE(freed)
+static void bind_no_flush(struct __test_metadata *_metadata,
+			  struct _test_data_scen *self,
+			  const struct _fixture_variant_scen *variant)
 {
-	int fd;
-	size_t ps;
-	struct worker w;
-};
-
-FIXTURE_VARIANT(freed)
-{
-	__u32 mode;
-};
-
-FIXTURE_VARIANT_ADD(freed, ats)
-{
-	.mode = MNSIM_MODE_ATS,
-};
-
-FIXTURE_VARIANT_ADD(freed, soft)
-{
-	.mode = MNSIM_MODE_SOFT,
-};
-
-FIXTURE_VARIANT_ADD(freed, defer)
-{
-	.mode = MNSIM_MODE_DEFER,
-};
-
-FIXTURE_SETUP(freed)
-{
-	struct mnsim_info info;
-
-	self->ps = sysconf(_SC_PAGESIZE);
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
-	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered", variant->mode);
-	test_cmd_bind_flags(ORACLE | MNSIM_BIND_NO_FLUSH, variant->mode,
-			    MNSIM_TARGET_SELF, 0);
-	ASSERT_EQ(0, worker_start(&self->w));
-}
-
-FIXTURE_TEARDOWN(freed)
-{
-	_test_cmd_park_ctl(self->fd, MNSIM_PARK_CTL_RELEASE |
-			   MNSIM_PARK_CTL_DISARM, NULL);
-	worker_stop(&self->w);
-	close(self->fd);
+	ASSERT_EQ(0, _test_cmd_unbind(self->fd));
+	ASSERT_EQ(0, _test_cmd_bind_flags(self->fd,
+					  ORACLE | MNSIM_BIND_NO_FLUSH,
+					  variant->mode, MNSIM_TARGET_SELF, 0));
 }
 
 /* A refused access counts once in freed_refused and as a case-A verdict. */
@@ -1761,13 +1721,14 @@ static void check_refused(struct __test_metadata *_metadata,
  * Two pages munmap()ed and freed while the device still caches them, one
  * for reading and one for writing.
  */
-TEST_F(freed, freed_page_refused_after_munmap)
+TEST_F(scen, freed_page_refused_after_munmap)
 {
 	const __u64 sig = 0xf7eedf7eedf7eedULL;
 	struct mnsim_stats s0, s1, d;
 	unsigned char *mem;
 	__u64 v = 0;
 
+	bind_no_flush(_metadata, self, variant);
 	mem = mnsim_map(2 * self->ps, RW);
 	ASSERT_NE(NULL, mem);
 	st64(mem, sig);
@@ -1801,7 +1762,7 @@ TEST_F(freed, freed_page_refused_after_munmap)
  * refuse both a read and a write of it inside the window. Page N-1 is in
  * the last batch, not yet freed: reading it is stale but allowed.
  */
-TEST_F_TIMEOUT(freed, freed_page_refused_in_batch_overflow, 120)
+TEST_F_TIMEOUT(scen, freed_page_refused_in_batch_overflow, 120)
 {
 	const size_t ps = self->ps, n = case_a_pages(), len = n * ps;
 	const __u64 sig = 0x5a5a000000000000ULL;
@@ -1811,6 +1772,7 @@ TEST_F_TIMEOUT(freed, freed_page_refused_in_batch_overflow, 120)
 	unsigned char *mem;
 	size_t i;
 
+	bind_no_flush(_metadata, self, variant);
 	mem = mnsim_map(len, RW);
 	ASSERT_NE(NULL, mem);
 	for (i = 0; i < n; i++)
@@ -1824,7 +1786,7 @@ TEST_F_TIMEOUT(freed, freed_page_refused_in_batch_overflow, 120)
 	test_cmd_stats(&s0);
 
 	zap.va = mem;
-	park_run(_metadata, self->fd, &self->w, mem, &zap);
+	park_run(_metadata, self->fd, &self->w[0], mem, &zap);
 	first = 0;
 	EXPECT_ERRNO(EIO, _test_cmd_dev_read(self->fd, mem, 8, &first, NULL));
 	EXPECT_EQ(0ULL, first) TH_LOG("the device read a freed page");
@@ -1836,8 +1798,8 @@ TEST_F_TIMEOUT(freed, freed_page_refused_in_batch_overflow, 120)
 	EXPECT_EQ(sig | (n - 1), last)
 		TH_LOG("the last batch is not freed before range end");
 	park_release(_metadata, self->fd);
-	EXPECT_TRUE(worker_wait(&self->w, WAIT_MS));
-	EXPECT_EQ(0, self->w.job.ret);
+	EXPECT_TRUE(worker_wait(&self->w[0], WAIT_MS));
+	EXPECT_EQ(0, self->w[0].job.ret);
 
 	test_cmd_stats(&s1);
 	d = mnsim_stats_delta(&s1, &s0);
