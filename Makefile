@@ -88,6 +88,11 @@ kunit:
 bench:
 	tools/bench/run-bench.sh $(KVER)
 
+# The LKMM litmus tests in tools/memory-model/ with herd7 (Debian unstable's,
+# fetched into the cache) and the kernel's memory model.
+litmus:
+	tools/testing/litmus.sh
+
 # Documentation/ with Sphinx, warnings as errors (the uAPI via kernel-doc).
 docs:
 	tools/testing/docs.sh
@@ -102,4 +107,4 @@ check-debug:
 	tools/testing/check-debug.sh
 
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
-	checkpatch vm-test demo kunit bench docs check check-debug
+	checkpatch vm-test demo kunit bench docs litmus check check-debug

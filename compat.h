@@ -29,17 +29,25 @@
  * MNSIM_HOOK_CALLED says whether the running kernel ever calls the hook: up to
  * 6.5 generic code does; from 6.6 only these architectures' TLB flushes do
  * (grep mmu_notifier_arch_invalidate_secondary_tlbs arch/), so on UML the hook
- * is dead and ATS mode cannot be emulated.
+ * is dead and ATS mode cannot be emulated. On powerpc only the book3s64 radix
+ * MMU's flushes call it (arch/powerpc/mm/book3s64/radix_tlb.c), not the hash
+ * MMU's, and which of the two runs is decided at boot: radix_enabled().
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
 #define arch_invalidate_secondary_tlbs	invalidate_range
 #define MNSIM_HOOK_KIND		MNSIM_HOOK_INVALIDATE_RANGE
 #define MNSIM_HOOK_CALLED	true
 #else
+#ifdef CONFIG_PPC
+#include <asm/mmu.h>
+#define MNSIM_PPC_HOOK_CALLED	radix_enabled()
+#else
+#define MNSIM_PPC_HOOK_CALLED	false
+#endif
 #define MNSIM_HOOK_KIND		MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS
 #define MNSIM_HOOK_CALLED	(IS_ENABLED(CONFIG_X86) ||		\
 				 IS_ENABLED(CONFIG_ARM64) ||		\
-				 IS_ENABLED(CONFIG_PPC) ||		\
+				 MNSIM_PPC_HOOK_CALLED ||		\
 				 IS_ENABLED(CONFIG_RISCV))
 #endif
 

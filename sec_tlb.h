@@ -587,6 +587,11 @@ static __always_inline bool sec_tlb_windows_idle(struct sec_tlb *tlb)
  *     decrement came before the value read: A's copy happens-before that
  *     RELEASE (sec_tlb_window_close()), which heads a release sequence (the
  *     counter changes only by atomic RMW) that I's ACQUIRE reads from.
+ *     Checked with herd7 against the kernel's memory model:
+ *     tools/memory-model/sec_tlb-idle-skip.litmus (Never), and its
+ *     negative control with A's lookup moved out of the @tlb->lock section,
+ *     sec_tlb-idle-skip-lookup-outside-lock.litmus (Sometimes); make
+ *     litmus, part of make check.
  *
  * The windows passed are those of every region of the range, not only of
  * the entries dropped: A may be using a translation whose entry another
