@@ -128,7 +128,10 @@ log "configuring $SRCVER in $OUT"
 check_config
 
 JOBS=${JOBS:-$(nproc)}
-last=$(tail -n 1 "$TIMES" 2>/dev/null | awk '{ print "last build " $3 " (" $2 ", " $1 ")" }')
+last=
+if [ -s "$TIMES" ]; then
+	last=$(awk 'END { print "last build " $3 " (" $2 ", " $1 ")" }' "$TIMES")
+fi
 log "building $KVER ($kind, -j$JOBS, nice 10; ${last:-no build yet}); log: $LOG"
 t0=$(date +%s)
 if ! nice -n 10 make -C "$SRC" O="$OUT" -j"$JOBS" all >>"$LOG" 2>&1; then
