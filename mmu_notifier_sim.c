@@ -823,6 +823,33 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
 }
 
 /**
+ * mnsim_walk_lockless() - a translation request that takes no mmap_lock
+ * @mm: the bound address space
+ * @va: address to translate
+ * @gup_flags: FOLL_WRITE or 0
+ * @page: receives the page, referenced
+ *
+ * An IOMMU walks the page table without the mmap_lock, so it translates
+ * also while an invalidation that holds the lock for write (mprotect,
+ * mremap, fork, a MAP_FIXED replacement) is in progress. GUP-fast does the
+ * same for the current task's address space: with interrupts off, never
+ * faulting, and giving up (0) on whatever it cannot map without the VMA (not
+ * present, not writable for a write, the zero page, special or device
+ * mappings). The bound mm is the caller's own for a device bound to itself
+ * (and for KUnit's kthread_use_mm()); another process's is walked with the
+ * lock, by the caller.
+ *
+ * Context: Process context; takes no lock. Caller must not hold tlb.lock.
+ * Return: true if @page is set.
+ */
+static bool mnsim_walk_lockless(struct mm_struct *mm, unsigned long va,
+				unsigned int gup_flags, struct page **page)
+{
+	return mm == current->mm &&
+	       get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
+}
+
+/**
  * mnsim_walk() - translate one page the way an IOMMU walks the CPU page table
  * @ctx: the device
  * @va: address to translate
@@ -830,17 +857,20 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
  * @x: receives a 4 KiB translation
  * @call: per-call counters
  *
- * A translation request first (FOLL_NOFAULT); when the page is not there or
- * not writable, a page request (PRI): fault it in the way a CPU access would,
- * which for a write breaks COW and never writes into a shared, zero or huge
- * zero page. No FOLL_FORCE: permissions hold. GUP refuses VM_IO/VM_PFNMAP.
+ * A translation request first: without the mmap_lock where GUP-fast can
+ * (mnsim_walk_lockless()), else under it with FOLL_NOFAULT; when the page is
+ * not there or not writable, a page request (PRI): fault it in the way a CPU
+ * access would, which for a write breaks COW and never writes into a shared,
+ * zero or huge zero page. No FOLL_FORCE: permissions hold. GUP refuses
+ * VM_IO/VM_PFNMAP.
  *
  * GUP cannot tell the mapping level, so every translation is 4 KiB. The page
  * reference GUP takes is dropped before returning: the TLB holds no
  * references, as in hardware, and relies on the notifier instead.
  *
- * Context: Process context; takes the bound mm's mmap_lock for read and may
- * fault. Caller holds bind_rwsem for read and must not hold tlb.lock.
+ * Context: Process context; unless the lockless walk succeeds, takes the
+ * bound mm's mmap_lock for read and may fault. Caller holds bind_rwsem for
+ * read and must not hold tlb.lock.
  * Return: 0, -ESRCH if the address space exited, -EINTR on a fatal signal,
  * -EFAULT if the address cannot be accessed this way.
  */
@@ -853,13 +883,15 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	int locked = 1;
 	long got;
 
+	this_cpu_inc(ctx->cnt->walks);
+	if (mnsim_walk_lockless(mm, va, gup_flags, &page))
+		goto translated;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	if (mmap_read_lock_killable(mm)) {
 		mmput(mm);
 		return -EINTR;
 	}
-	this_cpu_inc(ctx->cnt->walks);
 	got = get_user_pages_remote(mm, va, 1, gup_flags | FOLL_NOFAULT,
 				    &page, &locked);
 	if (got != 1 && locked && !call->nofault) {
@@ -877,6 +909,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 			return -EINTR;
 		return call->nofault ? -ENOENT : -EFAULT;
 	}
+translated:
 	if (is_zone_device_page(page)) {
 		put_page(page);
 		return -EFAULT;
@@ -1087,9 +1120,12 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
  * invalidation was legal, since the invalidation waited for it (the access
  * window). Never faults (FOLL_NOFAULT), so it does not change what it checks,
  * and holds a reference so the page it reports cannot be freed meanwhile.
+ * Without the mmap_lock where GUP-fast can (mnsim_walk_lockless()), so that
+ * the oracle does not keep the device from translating while a writer of
+ * the lock is parked.
  *
- * Context: Process context; takes the bound mm's mmap_lock for read. Caller
- * must not hold tlb.lock.
+ * Context: Process context; unless the lockless walk succeeds, takes the
+ * bound mm's mmap_lock for read. Caller must not hold tlb.lock.
  */
 static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 			       struct mnsim_cpu_view *cpu)
@@ -1100,6 +1136,15 @@ static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 
 	cpu->page = NULL;
 	cpu->writable = false;
+	if (mnsim_walk_lockless(mm, va, FOLL_WRITE, &page)) {
+		cpu->page = page;
+		cpu->writable = true;
+		return;
+	}
+	if (mnsim_walk_lockless(mm, va, 0, &page)) {
+		cpu->page = page;
+		return;
+	}
 	if (!mmget_not_zero(mm))
 		return;
 	if (mmap_read_lock_killable(mm)) {

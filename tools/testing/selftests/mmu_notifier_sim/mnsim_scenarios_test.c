@@ -205,6 +205,9 @@ enum job_op {
 	JOB_MUNMAP,
 	JOB_MADVISE,
 	JOB_LOOP_READ,		/* device reads of va until one fails */
+	JOB_MPROTECT,		/* mprotect(va, len, val) */
+	JOB_MREMAP,		/* mremap(va, len, len, MAYMOVE | FIXED, buf) */
+	JOB_FORK,		/* fork a child that exits at once; reap it */
 };
 
 struct job {
@@ -246,6 +249,24 @@ static void run_job(struct job *j)
 	case JOB_MADVISE:
 		j->ret = madvise(j->va, j->len, j->advice) ? -errno : 0;
 		break;
+	case JOB_MPROTECT:
+		j->ret = mprotect(j->va, j->len, (int)j->val) ? -errno : 0;
+		break;
+	case JOB_MREMAP:
+		j->ret = mremap(j->va, j->len, j->len,
+				MREMAP_MAYMOVE | MREMAP_FIXED, j->buf) == j->buf ?
+			 0 : -errno;
+		break;
+	case JOB_FORK: {
+		/* Not mnsim_fork(): this thread may end before the test. */
+		pid_t pid = fork();
+
+		if (!pid)
+			_exit(0);
+		j->ret = pid < 0 ? -errno :
+			 waitpid(pid, NULL, 0) == pid ? 0 : -errno;
+		break;
+	}
 	case JOB_LOOP_READ:
 		for (;;) {
 			j->ret = _test_cmd_dev_read(j->fd, j->va, j->len,
@@ -1810,6 +1831,124 @@ TEST_F_TIMEOUT(scen, freed_page_refused_in_batch_overflow, 120)
 	EXPECT_ERRNO(EIO, _test_cmd_dev_read(self->fd, mem + (n - 1) * ps, 8,
 					     &last, NULL));
 	EXPECT_EQ(0ULL, last);
+}
+
+/* ---- refills while a writer of the mmap_lock is parked ---- */
+
+/*
+ * An IOMMU walks the page table without the mmap_lock, so an ATS device
+ * refills also while an invalidation that holds the lock for write is in
+ * progress: here parked in its range end, after it changed the PTEs and
+ * flushed. The device reads a page it does not cache, inside the window:
+ * ATS and DEFER translate it (lockless, as the hardware) and finish before
+ * the release, and read what the CPU maps. SOFT waits for range end, by
+ * design, when the page is in the parked range. Only what PRI would do (a
+ * fault) needs the lock.
+ */
+static void refill_in_locked_window(struct __test_metadata *_metadata,
+				    struct _test_data_scen *self,
+				    const struct _fixture_variant_scen *variant,
+				    struct job *op, void *park_va,
+				    unsigned char *read_va, __u64 expect,
+				    bool in_range)
+{
+	struct mnsim_stats s0, s1, d;
+	__u64 v = 0;
+	int ret;
+
+	test_cmd_stats(&s0);
+	park_run(_metadata, self->fd, &self->w[0], park_va, op);
+	if (in_range) {
+		park_access_begin(_metadata, variant, &self->w[1], JOB_DEV_READ,
+				  self->fd, read_va, 8, &v);
+	} else {
+		struct job j = {
+			.op = JOB_DEV_READ, .fd = self->fd, .va = read_va,
+			.len = 8, .buf = &v,
+		};
+
+		ASSERT_EQ(0, worker_submit(&self->w[1], &j));
+		EXPECT_TRUE(worker_wait(&self->w[1], WAIT_MS))
+			TH_LOG("a refill outside the parked range waited for the mmap_lock");
+	}
+	if (variant->mode != MNSIM_MODE_SOFT || !in_range)
+		EXPECT_TRUE(worker_done(&self->w[1]))
+			TH_LOG("no translation while a writer of the mmap_lock was parked");
+	park_release(_metadata, self->fd);
+	ret = park_access_end(_metadata, &self->w[1]);
+	EXPECT_EQ(0, ret) TH_LOG("device read: %d (%s)", ret, strerror(-ret));
+	EXPECT_EQ(expect, v);
+	EXPECT_TRUE(worker_wait(&self->w[0], WAIT_MS));
+	EXPECT_EQ(0, self->w[0].job.ret);
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	check_verdicts(_metadata, self, &d, 0, 0);
+}
+
+/* mprotect(PROT_READ) of two pages, parked; the device reads page 1. */
+TEST_F(scen, refill_in_parked_mprotect)
+{
+	const size_t ps = self->ps;
+	struct job op = { .op = JOB_MPROTECT, .len = 2 * ps, .val = PROT_READ };
+	unsigned char *mem = mnsim_map(2 * ps, RW);
+
+	ASSERT_NE(NULL, mem);
+	st64(mem, 0x1111);
+	st64(mem + ps, 0x2222);
+	op.va = mem;
+	refill_in_locked_window(_metadata, self, variant, &op, mem, mem + ps,
+				0x2222, true);
+	munmap(mem, 2 * ps);
+}
+
+/* mremap of two pages to a new place, parked; the device reads the new one. */
+TEST_F(scen, refill_in_parked_mremap)
+{
+	const size_t ps = self->ps;
+	struct job op = { .op = JOB_MREMAP, .len = 2 * ps };
+	unsigned char *mem = mnsim_map(2 * ps, RW);
+	unsigned char *to = mnsim_map(2 * ps, RW);
+
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, to);
+	st64(mem, 0x3333);
+	st64(mem + ps, 0x4444);
+	op.va = mem;
+	op.buf = to;
+	/* The parked range is the old address: the new one is outside it. */
+	refill_in_locked_window(_metadata, self, variant, &op, mem, to + ps,
+				0x4444, false);
+	munmap(to, 2 * ps);
+}
+
+/*
+ * fork write-protects the parent's pages, parked; the device reads one.
+ *
+ * dup_mmap() copies the VMAs in address order, write-protecting the private
+ * ones: every VMA copied before the parked one is COW now, and (6.12) write
+ * locked, so a write to it by any thread of the test faults and waits for
+ * the parked fork's mmap_lock, and the park times out. The buffer goes below
+ * the executable (a static non-PIE binary at 0x400000), so that it is the
+ * first VMA fork copies and nothing else is protected yet in the window.
+ */
+#define FORK_LOW_VA	0x200000UL
+
+TEST_F(scen, refill_in_parked_fork)
+{
+	const size_t ps = self->ps;
+	struct job op = { .op = JOB_FORK };
+	unsigned char *mem;
+
+	mem = mmap((void *)FORK_LOW_VA, 2 * ps, RW, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ((void *)FORK_LOW_VA, mem)
+		TH_LOG("no room below the executable: %s", strerror(errno));
+	madvise(mem, 2 * ps, MADV_NOHUGEPAGE);
+	st64(mem, 0x5555);
+	st64(mem + ps, 0x6666);
+	refill_in_locked_window(_metadata, self, variant, &op, mem, mem + ps,
+				0x6666, true);
+	munmap(mem, 2 * ps);
 }
 
 TEST_HARNESS_MAIN
