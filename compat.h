@@ -32,12 +32,18 @@
  * is dead and ATS mode cannot be emulated. On powerpc only the book3s64 radix
  * MMU's flushes call it (arch/powerpc/mm/book3s64/radix_tlb.c), not the hash
  * MMU's, and which of the two runs is decided at boot: radix_enabled().
+ *
+ * MNSIM_HOOK_FROM_RANGE_END: up to 6.5, mn_hlist_invalidate_end() calls the
+ * hook of every range that is not only_end, right before each subscription's
+ * ->invalidate_range_end(); from 6.6 no range end calls it.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
 #define arch_invalidate_secondary_tlbs	invalidate_range
 #define MNSIM_HOOK_KIND		MNSIM_HOOK_INVALIDATE_RANGE
 #define MNSIM_HOOK_CALLED	true
+#define MNSIM_HOOK_FROM_RANGE_END	true
 #else
+#define MNSIM_HOOK_FROM_RANGE_END	false
 #ifdef CONFIG_PPC
 #include <asm/mmu.h>
 #define MNSIM_PPC_HOOK_CALLED	radix_enabled()

@@ -114,6 +114,57 @@ struct mnsim_range {
 	unsigned long end;
 };
 
+/*
+ * The oracle's invalidation windows (see __mnsim_oracle_judge()). Each
+ * invalidation of the bound mm is one window, open from its range start until
+ * both its range end and a secondary-TLB hook covering its range after its
+ * start have come: a zap calls the hook from the TLB flush of its mmu_gather,
+ * which on 6.6+ runs in tlb_finish_mmu(), after the range end. A window whose
+ * end came first waits for that hook at most MNSIM_ORACLE_PENDING, so that a
+ * kernel that never calls it is not granted staleness forever, and up to 6.5
+ * only until its task calls back again (__mnsim_owin_next()). More
+ * concurrent invalidations than MNSIM_ORACLE_WINDOWS make every address
+ * count as inside an unflushed window until they end: the oracle then
+ * allows more, never less.
+ */
+#define MNSIM_ORACLE_WINDOWS	32
+#define MNSIM_ORACLE_PENDING	(2 * HZ)
+
+/**
+ * struct mnsim_owin - one invalidation, as the oracle tracks it
+ * @start: first byte of its range
+ * @end: one past the last byte
+ * @task: the task that runs it, only compared (an end matches its start)
+ * @expires: once @ended, the jiffies at which it closes without a hook
+ * @hstart: first byte of the hull of the hooks that overlapped it since
+ *	its start
+ * @hend: one past the hull's last byte; 0 while no hook came
+ * @ended: its range end came before a hook covered all of it
+ */
+struct mnsim_owin {
+	unsigned long start;
+	unsigned long end;
+	const struct task_struct *task;
+	unsigned long expires;
+	unsigned long hstart;
+	unsigned long hend;
+	bool ended;
+};
+
+/**
+ * enum mnsim_owin_state - what the windows say about an address
+ * @MNSIM_OWIN_NONE: no invalidation covers it: nothing may be stale
+ * @MNSIM_OWIN_FLUSHED: one is in progress, and its hook came: the kernel
+ *	flushed the TLBs for it, the CPU's among them
+ * @MNSIM_OWIN_UNFLUSHED: one is in progress and no hook came since it began:
+ *	the CPU's own TLBs may still hold the old translation too
+ */
+enum mnsim_owin_state {
+	MNSIM_OWIN_NONE,
+	MNSIM_OWIN_FLUSHED,
+	MNSIM_OWIN_UNFLUSHED,
+};
+
 /* The life of a park: FREE -> ARMED -> PARKED -> RELEASED -> FREE. */
 enum mnsim_park_state {
 	MNSIM_PARK_FREE,
@@ -174,13 +225,19 @@ struct mnsim_counters {
  *	the trace event enabled at BIND, or the first PARK), since an ATS
  *	device needs nothing from them. Under @bind_rwsem.
  * @tlb: the secondary TLB; tlb.lock also protects @dead and the @soft_*
- *	fields
+ *	and @owin* fields
+ * @tlb_registered: @tlb_mn is registered: in ATS, and with the oracle in
+ *	every mode (there with &mnsim_observe_ops: the hook only tells the
+ *	oracle's windows). Constant while bound.
  * @dead: release() ran: the address space is gone
  * @soft_ranges: SOFT: ranges between invalidate_range_start() and _end()
  * @soft_nr: SOFT: entries used in @soft_ranges
  * @soft_overflow: SOFT: active ranges that found no free entry; while there
  *	are any, every fill waits
  * @soft_wq: SOFT: fills of an address in an active range wait here
+ * @owin: oracle: the invalidations in progress (&struct mnsim_owin)
+ * @owin_nr: oracle: entries used in @owin
+ * @owin_overflow: oracle: invalidations in progress that found no free entry
  * @saved: TLB counters kept across UNBIND for STATS; under @bind_rwsem
  * @cnt: callback and walk counters, per CPU
  * @park_lock: protects @parks, @park_fired and @park_timeouts
@@ -213,6 +270,7 @@ struct mnsim_ctx {
 	pid_t tgid;
 	struct mmu_notifier tlb_mn;
 	struct mmu_notifier range_mn;
+	bool tlb_registered;
 	bool range_registered;
 	struct sec_tlb tlb;
 	bool dead;
@@ -220,6 +278,9 @@ struct mnsim_ctx {
 	unsigned int soft_nr;
 	unsigned int soft_overflow;
 	wait_queue_head_t soft_wq;
+	struct mnsim_owin owin[MNSIM_ORACLE_WINDOWS];
+	unsigned int owin_nr;
+	unsigned int owin_overflow;
 	struct sec_tlb_stats saved;
 	struct mnsim_counters __percpu *cnt;
 	spinlock_t park_lock;		/* see above */
@@ -355,6 +416,7 @@ struct mnsim_call {
 	u64 misses;
 	u64 faults;
 	unsigned int verdict;
+	enum mnsim_owin_state owin;	/* oracle: @va's windows at the lookup */
 	bool nofault;		/* MNSIM_ACCESS_NOFAULT: never fault pages in */
 };
 
@@ -553,6 +615,214 @@ static void mnsim_park_release(struct mnsim_ctx *ctx, bool release,
 		   !mnsim_park_count(ctx, MNSIM_PARK_RELEASED, NULL));
 }
 
+/* ---- the oracle's invalidation windows ------------------------------- */
+
+/* Forget window @i. Context: Caller holds tlb.lock. */
+static void __mnsim_owin_del(struct mnsim_ctx *ctx, unsigned int i)
+{
+	ctx->owin[i] = ctx->owin[--ctx->owin_nr];
+}
+
+/* Has ended window @w waited for its hook long enough? */
+static bool mnsim_owin_expired(const struct mnsim_owin *w)
+{
+	return w->ended && time_after_eq(jiffies, w->expires);
+}
+
+/* Did the hooks since its start cover [@start, @end) of window @w? */
+static bool mnsim_owin_hooked(const struct mnsim_owin *w, unsigned long start,
+			      unsigned long end)
+{
+	return w->hend && w->hstart <= start && w->hend >= end;
+}
+
+/**
+ * __mnsim_owin_next() - the task that ran an invalidation calls back again
+ * @ctx: the device, oracle on
+ *
+ * Up to 6.5 the hook of an invalidation that is not only_end comes from its
+ * own range end, in the same walk: after this device's range end, since
+ * tlb_mn is the older subscription (see __mnsim_bind_mm()), and before that
+ * task's next callback. So when the task calls back again, a window of
+ * its that ended and still waits for a hook was only_end (its hook came
+ * before the end, if it needed one: a THP split needs none) and closes. From
+ * 6.6 the hook comes from a TLB flush that may follow several other
+ * callbacks (fork: every VMA's range, then dup_mmap()'s flush_tlb_mm()), so
+ * there only the hook or the time limit close it.
+ *
+ * Context: Caller holds tlb.lock.
+ */
+static void __mnsim_owin_next(struct mnsim_ctx *ctx)
+{
+	unsigned int i;
+
+	if (!MNSIM_HOOK_FROM_RANGE_END)
+		return;
+	for (i = 0; i < ctx->owin_nr;) {
+		if (ctx->owin[i].ended && ctx->owin[i].task == current)
+			__mnsim_owin_del(ctx, i);
+		else
+			i++;
+	}
+}
+
+/**
+ * mnsim_owin_start() - an invalidation begins: open its window
+ * @ctx: the device, oracle on
+ * @range: the range of the invalidation
+ *
+ * Before its start park, so that a test parked there is inside the window.
+ * A full table first drops expired windows, then one that already ended
+ * and waits for its hook (it closes early: the oracle judges its range
+ * strictly a little sooner), else counts an overflow.
+ *
+ * Context: Any context, may be atomic. Takes and releases tlb.lock.
+ */
+static void mnsim_owin_start(struct mnsim_ctx *ctx,
+			     const struct mmu_notifier_range *range)
+{
+	unsigned int i;
+
+	spin_lock(&ctx->tlb.lock);
+	__mnsim_owin_next(ctx);
+	if (ctx->owin_nr == MNSIM_ORACLE_WINDOWS) {
+		for (i = 0; i < ctx->owin_nr;) {
+			if (mnsim_owin_expired(&ctx->owin[i]))
+				__mnsim_owin_del(ctx, i);
+			else
+				i++;
+		}
+	}
+	for (i = 0; ctx->owin_nr == MNSIM_ORACLE_WINDOWS && i < ctx->owin_nr; i++) {
+		if (ctx->owin[i].ended) {
+			__mnsim_owin_del(ctx, i);
+			break;
+		}
+	}
+	if (ctx->owin_nr < MNSIM_ORACLE_WINDOWS)
+		ctx->owin[ctx->owin_nr++] = (struct mnsim_owin) {
+			.start = range->start,
+			.end = range->end,
+			.task = current,
+		};
+	else
+		ctx->owin_overflow++;
+	spin_unlock(&ctx->tlb.lock);
+}
+
+/**
+ * mnsim_owin_end() - an invalidation's range end: close or hold its window
+ * @ctx: the device, oracle on
+ * @range: the range of the invalidation
+ *
+ * Closes the window whose hook came already (a COW's, under the PTL).
+ * Otherwise the window waits for the hook: on 6.1 the one that
+ * mn_hlist_invalidate_end() calls right after this subscription's end
+ * (tlb_mn is older than range_mn, see __mnsim_bind_mm()), on 6.6+ a zap's
+ * from tlb_finish_mmu(), a fork's from dup_mmap()'s flush_tlb_mm(). On a
+ * kernel that never calls the hook (UML from 6.6), the end closes it.
+ * After the end park, so that a test parked there is inside the window.
+ *
+ * Context: Any context, may be atomic. Takes and releases tlb.lock.
+ */
+static void mnsim_owin_end(struct mnsim_ctx *ctx,
+			   const struct mmu_notifier_range *range)
+{
+	struct mnsim_owin *w;
+	int found = -1;
+	unsigned int i;
+
+	spin_lock(&ctx->tlb.lock);
+	__mnsim_owin_next(ctx);
+	for (i = 0; i < ctx->owin_nr; i++) {
+		w = &ctx->owin[i];
+		if (w->ended || w->start != range->start ||
+		    w->end != range->end)
+			continue;
+		found = i;
+		if (w->task == current)
+			break;
+	}
+	if (found < 0) {
+		if (ctx->owin_overflow)
+			ctx->owin_overflow--;
+	} else if (mnsim_owin_hooked(&ctx->owin[found], range->start,
+				     range->end) || !MNSIM_HOOK_CALLED) {
+		__mnsim_owin_del(ctx, found);
+	} else {
+		ctx->owin[found].ended = true;
+		ctx->owin[found].expires = jiffies + MNSIM_ORACLE_PENDING;
+	}
+	spin_unlock(&ctx->tlb.lock);
+}
+
+/**
+ * mnsim_owin_hook() - the hook flushed [@start, @end): tell the windows
+ * @ctx: the device, oracle on
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * The part of each window the hook overlaps is flushed now (kept as the
+ * hull of the hooks so far); a window whose end came and that is flushed
+ * all over closes. Called after the hook dropped the entries, so that a
+ * lookup that finds an address flushed also finds them gone.
+ *
+ * Context: Atomic context possible (the hook's). Takes and releases tlb.lock.
+ */
+static void mnsim_owin_hook(struct mnsim_ctx *ctx, unsigned long start,
+			    unsigned long end)
+{
+	struct mnsim_owin *w;
+	unsigned int i;
+
+	spin_lock(&ctx->tlb.lock);
+	for (i = 0; i < ctx->owin_nr;) {
+		w = &ctx->owin[i];
+		if (start >= w->end || end <= w->start) {
+			i++;
+			continue;
+		}
+		w->hstart = w->hend ? min(w->hstart, start) : start;
+		w->hend = max(w->hend, end);
+		if (w->ended && mnsim_owin_hooked(w, w->start, w->end))
+			__mnsim_owin_del(ctx, i);
+		else
+			i++;
+	}
+	__mnsim_owin_next(ctx);
+	spin_unlock(&ctx->tlb.lock);
+}
+
+/**
+ * __mnsim_owin_state() - the windows of an address, for the oracle's judge
+ * @ctx: the device, oracle on
+ * @va: the address a lookup hit
+ *
+ * Context: Caller holds tlb.lock.
+ * Return: an &enum mnsim_owin_state.
+ */
+static enum mnsim_owin_state __mnsim_owin_state(struct mnsim_ctx *ctx,
+						unsigned long va)
+{
+	enum mnsim_owin_state state = MNSIM_OWIN_NONE;
+	const struct mnsim_owin *w;
+	unsigned int i;
+
+	lockdep_assert_held(&ctx->tlb.lock);
+	if (ctx->owin_overflow)
+		return MNSIM_OWIN_UNFLUSHED;
+	for (i = 0; i < ctx->owin_nr; i++) {
+		w = &ctx->owin[i];
+		if (va < w->start || va >= w->end || mnsim_owin_expired(w))
+			continue;
+		/* Without hook calls there is nothing to wait for. */
+		if (!mnsim_owin_hooked(w, va, va + 1) && MNSIM_HOOK_CALLED)
+			return MNSIM_OWIN_UNFLUSHED;
+		state = MNSIM_OWIN_FLUSHED;
+	}
+	return state;
+}
+
 /* ---- mmu_notifier callbacks ------------------------------------------ */
 
 /**
@@ -595,10 +865,33 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 	if (likely(!mnsim_ev_on(ctx))) {
 		if (likely(!ctx->no_flush))
 			sec_tlb_invalidate_queue(&ctx->tlb, start, end);
-		return;
+	} else {
+		n = ctx->no_flush ? 0 :
+				    sec_tlb_invalidate(&ctx->tlb, start, end);
+		__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
 	}
-	n = ctx->no_flush ? 0 : sec_tlb_invalidate(&ctx->tlb, start, end);
-	__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
+	if (ctx->oracle)
+		mnsim_owin_hook(ctx, start, end);
+}
+
+/**
+ * mnsim_observe_hook() - the hook of a SOFT or DEFER device with the oracle
+ * @mn: &mnsim_ctx.tlb_mn
+ * @mm: the bound address space
+ * @start: first byte
+ * @end: one past the last byte
+ *
+ * These devices do not flush here, by their protocols; the oracle only
+ * learns that the kernel flushed the range (mnsim_owin_hook()). Not counted
+ * in hook_calls, which are an ATS device's flushes.
+ *
+ * Context: Atomic context possible (page-table lock held). Takes and releases
+ * tlb.lock.
+ */
+static void mnsim_observe_hook(struct mmu_notifier *mn, struct mm_struct *mm,
+			       unsigned long start, unsigned long end)
+{
+	mnsim_owin_hook(container_of(mn, struct mnsim_ctx, tlb_mn), start, end);
 }
 
 /**
@@ -625,6 +918,8 @@ static int mnsim_range_start(struct mmu_notifier *mn,
 	int park;
 
 	this_cpu_inc(ctx->cnt->start_calls);
+	if (ctx->oracle)
+		mnsim_owin_start(ctx, range);
 	park = mnsim_park_enter(ctx, MNSIM_PARK_START, range);
 	if (ctx->mode != MNSIM_MODE_SOFT) {
 		mnsim_ev_range(ctx, MNSIM_EV_START, range, 0);
@@ -729,6 +1024,8 @@ static void mnsim_range_end(struct mmu_notifier *mn,
 	}
 	if (wake)
 		wake_up_all(&ctx->soft_wq);
+	if (ctx->oracle)
+		mnsim_owin_end(ctx, range);
 	mnsim_ev_range(ctx, MNSIM_EV_END, range, n);
 	mnsim_park_leave(ctx, park);
 }
@@ -754,6 +1051,8 @@ static void __mnsim_release(struct mnsim_ctx *ctx)
 	ctx->dead = true;
 	ctx->soft_nr = 0;
 	ctx->soft_overflow = 0;
+	ctx->owin_nr = 0;
+	ctx->owin_overflow = 0;
 	n = tlb->nr_live;
 	__sec_tlb_flush_all(tlb);
 	spin_unlock(&tlb->lock);
@@ -794,6 +1093,11 @@ static void mnsim_tlb_release(struct mmu_notifier *mn, struct mm_struct *mm)
 static const struct mmu_notifier_ops mnsim_tlb_ops = {
 	.release			= mnsim_tlb_release,
 	.arch_invalidate_secondary_tlbs	= mnsim_secondary_tlb_hook,
+};
+
+/* SOFT and DEFER with the oracle: the hook only tells its windows. */
+static const struct mmu_notifier_ops mnsim_observe_ops = {
+	.arch_invalidate_secondary_tlbs	= mnsim_observe_hook,
 };
 
 /* SOFT and DEFER. */
@@ -1188,27 +1492,55 @@ static bool mnsim_pages_identical(struct page *a, struct page *b)
  * @x: the device's translation (4 KiB)
  * @cpu: the CPU's, from mnsim_oracle_begin()
  * @write: the access is a device write
+ * @owin: the invalidation windows of the address at the lookup
  *
  * The hook carries no event type, and KSM's replace reports the same event as
- * a COW, so the verdict comes from page state and content, never from the
- * event. The allowed windows are the seed's: a write-protect downgrade or a
- * KSM replacement with identical content may be notified at range end
- * (Documentation/mm/mmu_notifier.rst, last paragraph), and an unmapped page
- * may be used until it is freed (case A is about the free, not the unmap).
+ * a COW, so the verdict comes from page state, content and the invalidation
+ * windows (&struct mnsim_owin), never from the event. A translation the CPU
+ * no longer has is stale; staleness is allowed only inside a window, where
+ * the seed's rules allow it (Documentation/mm/mmu_notifier.rst):
+ *
+ *  - the CPU maps the same page read-only and the device writes: a
+ *    write-protect downgrade (fork, mprotect, KSM's write_protect_page())
+ *    may be notified at range end, or at the flush after it;
+ *  - the CPU maps nothing and the page is allocated: an unmap needs its
+ *    notification only before the page is freed (case A is the free, not
+ *    the unmap);
+ *  - the CPU maps another page and no hook came since the window opened: an
+ *    unmap whose flush is still pending, refaulted by another thread
+ *    (MADV_DONTNEED racing an access). The CPU's own TLBs may hold the old
+ *    page as long, so the kernel allows it of every TLB, and a write there
+ *    is lost as a CPU's would be. A COW that sets the new PTE without its
+ *    hook (case B) leaves the same state, but only on 6.1, where the hook
+ *    is not the CPU's TLB flush: there the oracle cannot tell the two apart
+ *    and allows both, and the seed's data check is what catches such a COW
+ *    (mnsim_seed_test.c). From 6.6 the hook is the CPU's flush, which a COW
+ *    issues before it sets the new PTE, so after a COW the window is
+ *    flushed, or closed;
+ *  - in a flushed window, the CPU maps another read-only page of the same
+ *    content and the device reads: KSM's replacement may be notified at
+ *    range end. Never for a device write, which KSM's page would lose.
+ *
+ * Everything else the CPU does not map is case B; a page freed, or freed
+ * and reused, is case A, in or out of a window.
  *
  * Context: Atomic. Caller holds the window lock of the address.
  * Return: an &enum mnsim_verdict.
  */
 static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 					 const struct mnsim_cpu_view *cpu,
-					 bool write)
+					 bool write,
+					 enum mnsim_owin_state owin)
 {
+	unsigned int allowed = owin == MNSIM_OWIN_NONE ?
+			       MNSIM_VERDICT_VIOLATION_B :
+			       MNSIM_VERDICT_STALE_ALLOWED;
 	unsigned int verdict = MNSIM_VERDICT_VIOLATION_B;
 	struct folio *folio;
 	struct page *old;
 
 	if (cpu->page && page_to_pfn(cpu->page) == x->pfn)
-		return write && !cpu->writable ? MNSIM_VERDICT_STALE_ALLOWED :
+		return write && !cpu->writable ? allowed :
 						 MNSIM_VERDICT_COHERENT;
 	old = pfn_to_online_page(x->pfn);
 	if (!old)
@@ -1219,9 +1551,12 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 	if (page_folio(old) != folio || mnsim_folio_tag(folio, old) != x->tag)
 		verdict = MNSIM_VERDICT_VIOLATION_A;	/* freed and reused */
 	else if (!cpu->page)
-		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* unmapped, not freed */
-	else if (!cpu->writable && mnsim_pages_identical(old, cpu->page))
-		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* KSM, same content */
+		verdict = allowed;			/* unmapped, not freed */
+	else if (owin == MNSIM_OWIN_UNFLUSHED)
+		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* refault, unflushed */
+	else if (!write && !cpu->writable &&
+		 mnsim_pages_identical(old, cpu->page))
+		verdict = allowed;			/* KSM */
 	folio_put(folio);
 	return verdict;
 }
@@ -1301,6 +1636,9 @@ static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 		return MNSIM_NEED_VIEW;
 	if (__sec_tlb_lookup(tlb, va, write ? SEC_TLB_W : SEC_TLB_R, x)) {
 		call->hits++;
+		/* The access window is open: no hook of @va completes now. */
+		if (ctx->oracle)
+			call->owin = __mnsim_owin_state(ctx, va);
 		return MNSIM_HIT;
 	}
 	call->misses++;
@@ -1342,7 +1680,7 @@ static int __mnsim_window_access(struct mnsim_ctx *ctx,
 	if (ctx->oracle) {
 		/* Just walked: the CPU's own translation. */
 		verdict = how == MNSIM_FILLED ? MNSIM_VERDICT_COHERENT :
-			  __mnsim_oracle_judge(x, cpu, write);
+			  __mnsim_oracle_judge(x, cpu, write, call->owin);
 		call->verdict = max(call->verdict, verdict);
 	}
 	return ctx->ops->dma(ctx, x, va, ubuf, len, write);
@@ -1493,6 +1831,7 @@ static int mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	int ret;
 
 	call->verdict = MNSIM_VERDICT_NONE;
+	call->owin = MNSIM_OWIN_NONE;
 	ret = __mnsim_access_page(ctx, va, ubuf, len, write, call);
 	/* Refused because the kernel freed the page: the seed's case A. */
 	if (ret == -EIO && ctx->oracle)
@@ -1803,6 +2142,8 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	ctx->dead = false;
 	ctx->soft_nr = 0;
 	ctx->soft_overflow = 0;
+	ctx->owin_nr = 0;
+	ctx->owin_overflow = 0;
 
 	mnsim_prime_lockdep(ctx);
 
@@ -1832,15 +2173,23 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	 * A park orders only against the hooks of subscriptions older than
 	 * its range_mn: another device bound to the same mm later has its
 	 * hook walked first.
+	 *
+	 * The oracle needs both in every mode: the range callbacks open and
+	 * close its windows, the hook tells them the kernel flushed
+	 * (mnsim_owin_end()); the same order puts a 6.1 range end's hook
+	 * after the window's end.
 	 */
 	ctx->range_registered = false;
-	if (ctx->mode == MNSIM_MODE_ATS) {
-		ctx->tlb_mn.ops = &mnsim_tlb_ops;
+	ctx->tlb_registered = ctx->mode == MNSIM_MODE_ATS || ctx->oracle;
+	if (ctx->tlb_registered) {
+		ctx->tlb_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
+				  &mnsim_tlb_ops : &mnsim_observe_ops;
 		ret = mmu_notifier_register(&ctx->tlb_mn, mm);
 		if (ret)
 			goto out_free_tlb;
 	}
-	if (ctx->mode != MNSIM_MODE_ATS || mnsim_ats_watched(arg)) {
+	if (ctx->mode != MNSIM_MODE_ATS || ctx->oracle ||
+	    mnsim_ats_watched(arg)) {
 		ctx->range_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
 				    &mnsim_ats_range_ops : &mnsim_range_ops;
 		ret = mmu_notifier_register(&ctx->range_mn, mm);
@@ -1856,7 +2205,7 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	return 0;
 
 out_unregister_tlb:
-	if (ctx->mode == MNSIM_MODE_ATS)
+	if (ctx->tlb_registered)
 		mmu_notifier_unregister(&ctx->tlb_mn, mm);
 out_free_tlb:
 	sec_tlb_destroy(&ctx->tlb);
@@ -1913,8 +2262,9 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 
 	/* unregister waits for callbacks in flight: none may stay parked. */
 	mnsim_park_release(ctx, true, true);
-	if (ctx->mode == MNSIM_MODE_ATS)
+	if (ctx->tlb_registered)
 		mmu_notifier_unregister(&ctx->tlb_mn, ctx->mm);
+	ctx->tlb_registered = false;
 	if (ctx->range_registered)
 		mmu_notifier_unregister(&ctx->range_mn, ctx->mm);
 	ctx->range_registered = false;

@@ -1833,6 +1833,99 @@ TEST_F_TIMEOUT(scen, freed_page_refused_in_batch_overflow, 120)
 	EXPECT_EQ(0ULL, last);
 }
 
+/* ---- staleness has a window ---- */
+
+/*
+ * A stale translation is allowed only while an invalidation of its address
+ * is in progress (__mnsim_oracle_judge()). A device that never flushes
+ * (MNSIM_BIND_NO_FLUSH) still caches a shared page after munmap() returned:
+ * the page stays allocated (the memfd keeps it), so this is not case A, and
+ * the unmap is over and its hook came, so it is not allowed either. The
+ * device reads a page the process no longer maps: case B.
+ */
+TEST_F(scen, stale_read_after_unmap_is_violation)
+{
+	const __u64 sig = 0x57a1e0ff5e7ULL;
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_access acc;
+	unsigned char *mem;
+	__u64 v = 0;
+	int mfd;
+
+	bind_no_flush(_metadata, self, variant);
+	mfd = memfd_create("mnsim_stale", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, self->ps));
+	mem = mmap(NULL, self->ps, RW, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	st64(mem, sig);
+	test_cmd_dev_read(mem, sizeof(v), &v, NULL);
+	ASSERT_EQ(sig, v);
+	ASSERT_EQ(0, munmap(mem, self->ps));
+
+	test_cmd_stats(&s0);
+	v = 0;
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, sizeof(v), &v, &acc));
+	EXPECT_EQ(1ULL, acc.hits);
+	EXPECT_EQ(sig, v);
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_EQ(1ULL, d.oracle_violation_b)
+		TH_LOG("read of a page unmapped before: missing flush");
+	EXPECT_EQ(0ULL, d.oracle_stale_allowed)
+		TH_LOG("staleness allowed after the invalidation ended");
+	EXPECT_EQ(0ULL, d.oracle_violation_a + d.freed_refused)
+		TH_LOG("the memfd's page is not freed");
+	close(mfd);
+}
+
+/*
+ * fork() write-protects the parent's private pages for COW and flushes. A
+ * device that never flushes keeps its writable translation and writes
+ * through it after fork() returned, into the page the child shares: the
+ * verdict alone must call it case B, not the write-protect downgrade's
+ * "stale but allowed", whose window closed with the fork's hook.
+ */
+TEST_F(scen, stale_write_after_fork_is_violation)
+{
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_access acc;
+	unsigned char *mem;
+	__u64 v = 0xf0a4ULL;
+	int p[2];
+	pid_t pid;
+	char c;
+
+	bind_no_flush(_metadata, self, variant);
+	mem = mnsim_map(self->ps, RW);
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	test_cmd_dev_write(mem, sizeof(v), &v, NULL);
+	ASSERT_EQ(0, pipe(p));
+	pid = mnsim_fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) < 0);
+	}
+	self->child = pid;
+	close(p[0]);
+
+	test_cmd_stats(&s0);
+	v++;
+	EXPECT_EQ(0, _test_cmd_dev_write(self->fd, mem, sizeof(v), &v, &acc));
+	EXPECT_EQ(1ULL, acc.hits) TH_LOG("the writable translation is gone");
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_EQ(1ULL, d.oracle_violation_b)
+		TH_LOG("write after fork() write-protected: missing flush");
+	EXPECT_EQ(0ULL, d.oracle_stale_allowed)
+		TH_LOG("staleness allowed after the invalidation ended");
+	close(p[1]);
+	EXPECT_EQ(pid, waitpid(pid, NULL, 0));
+	self->child = -1;
+}
+
 /* ---- refills while a writer of the mmap_lock is parked ---- */
 
 /*
