@@ -58,6 +58,15 @@
 #endif
 
 /*
+ * 6.5, "mm/gup: retire follow_hugetlb_page()" (Peter Xu): before it, GUP of
+ * a hugetlb VMA went through follow_hugetlb_page(), which faults the page in
+ * (and breaks COW for FOLL_WRITE) even with FOLL_NOFAULT (6.1 mm/hugetlb.c);
+ * from 6.5 hugetlb takes follow_page_mask(), which honours it.
+ */
+#define MNSIM_GUP_HUGETLB_FAULTS \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0))
+
+/*
  * 6.5, commit ca5e863233e8 ("mm/gup: remove vmas parameter from
  * get_user_pages_remote()").
  */

@@ -424,10 +424,14 @@ struct mnsim_call {
  * struct mnsim_cpu_view - the CPU page table's translation of one address
  * @page: the page mapped there, referenced; NULL when nothing is mapped
  * @writable: the CPU may write it without a fault
+ * @unknown: the page table could not be read without faulting (a hugetlb
+ *	page that GUP-fast did not map, on 6.1: mnsim_gup_nofault()); the
+ *	oracle gives no verdict
  */
 struct mnsim_cpu_view {
 	struct page *page;
 	bool writable;
+	bool unknown;
 };
 
 /**
@@ -1154,6 +1158,39 @@ static bool mnsim_walk_lockless(struct mm_struct *mm, unsigned long va,
 }
 
 /**
+ * mnsim_gup_nofault() - a locked GUP of one page that never faults
+ * @mm: the bound address space
+ * @va: address to translate
+ * @gup_flags: FOLL_WRITE or 0
+ * @page: receives the page, referenced
+ * @locked: as get_user_pages_remote()'s
+ *
+ * FOLL_NOFAULT, except on a hugetlb VMA of a kernel whose hugetlb GUP faults
+ * regardless (MNSIM_GUP_HUGETLB_FAULTS, 6.1): there it does not call GUP at
+ * all, since a translation request must not change what it translates.
+ * GUP-fast (mnsim_walk_lockless()) maps a present hugetlb page of the
+ * caller's own address space on every kernel.
+ *
+ * Context: Caller holds @mm's mmap_lock for read.
+ * Return: 1, what get_user_pages_remote() returns, or -EOPNOTSUPP when the
+ * page cannot be looked up without faulting.
+ */
+static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
+			      unsigned int gup_flags, struct page **page,
+			      int *locked)
+{
+	struct vm_area_struct *vma;
+
+	if (MNSIM_GUP_HUGETLB_FAULTS) {
+		vma = vma_lookup(mm, va);
+		if (vma && is_vm_hugetlb_page(vma))
+			return -EOPNOTSUPP;
+	}
+	return get_user_pages_remote(mm, va, 1, gup_flags | FOLL_NOFAULT, page,
+				     locked);
+}
+
+/**
  * mnsim_walk() - translate one page the way an IOMMU walks the CPU page table
  * @ctx: the device
  * @va: address to translate
@@ -1196,8 +1233,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 		mmput(mm);
 		return -EINTR;
 	}
-	got = get_user_pages_remote(mm, va, 1, gup_flags | FOLL_NOFAULT,
-				    &page, &locked);
+	got = mnsim_gup_nofault(mm, va, gup_flags, &page, &locked);
 	if (got != 1 && locked && !call->nofault) {
 		call->faults++;
 		this_cpu_inc(ctx->cnt->faults);
@@ -1422,8 +1458,9 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
  *
  * The translation is taken *before* the access: an access that raced an
  * invalidation was legal, since the invalidation waited for it (the access
- * window). Never faults (FOLL_NOFAULT), so it does not change what it checks,
- * and holds a reference so the page it reports cannot be freed meanwhile.
+ * window). Never faults (mnsim_gup_nofault()), so it does not change what
+ * it checks, and holds a reference so the page it reports cannot be freed
+ * meanwhile.
  * Without the mmap_lock where GUP-fast can (mnsim_walk_lockless()), so that
  * the oracle does not keep the device from translating while a writer of
  * the lock is parked.
@@ -1437,9 +1474,11 @@ static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 	struct mm_struct *mm = ctx->mm;
 	struct page *page;
 	int locked = 1;
+	long got;
 
 	cpu->page = NULL;
 	cpu->writable = false;
+	cpu->unknown = false;
 	if (mnsim_walk_lockless(mm, va, FOLL_WRITE, &page)) {
 		cpu->page = page;
 		cpu->writable = true;
@@ -1455,12 +1494,14 @@ static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 		mmput(mm);
 		return;
 	}
-	if (get_user_pages_remote(mm, va, 1, FOLL_WRITE | FOLL_NOFAULT, &page,
-				  &locked) == 1) {
+	got = mnsim_gup_nofault(mm, va, FOLL_WRITE, &page, &locked);
+	if (got == 1) {
 		cpu->page = page;
 		cpu->writable = true;
-	} else if (locked && get_user_pages_remote(mm, va, 1, FOLL_NOFAULT,
-						   &page, &locked) == 1) {
+	} else if (got == -EOPNOTSUPP) {
+		cpu->unknown = true;
+	} else if (locked && mnsim_gup_nofault(mm, va, 0, &page,
+					       &locked) == 1) {
 		cpu->page = page;
 	}
 	if (locked)
@@ -1542,6 +1583,8 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 	if (cpu->page && page_to_pfn(cpu->page) == x->pfn)
 		return write && !cpu->writable ? allowed :
 						 MNSIM_VERDICT_COHERENT;
+	if (cpu->unknown)
+		return MNSIM_VERDICT_NONE;
 	old = pfn_to_online_page(x->pfn);
 	if (!old)
 		return MNSIM_VERDICT_VIOLATION_A;
@@ -1585,7 +1628,8 @@ static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
 	bool same;
 
 	mnsim_oracle_begin(ctx, va, &cpu);
-	same = cpu.page && page_to_pfn(cpu.page) == x->pfn;
+	/* Unknown (6.1 hugetlb): drop it and walk again, as for a relabel. */
+	same = cpu.unknown || (cpu.page && page_to_pfn(cpu.page) == x->pfn);
 	mnsim_oracle_end(&cpu);
 	sec_tlb_invalidate(&ctx->tlb, x->va, x->va + PAGE_SIZE);
 	if (same)
