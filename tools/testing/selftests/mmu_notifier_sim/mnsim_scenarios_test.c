@@ -1837,8 +1837,8 @@ TEST_F_TIMEOUT(scen, freed_page_refused_in_batch_overflow, 120)
 
 #define NR_HUGETLB	"4"
 
-/* A /proc/meminfo counter, or -1. */
-static long meminfo(const char *key)
+/* A /proc/meminfo counter (kB, or pages for HugePages_*), or -1. */
+static long meminfo_kb(const char *key)
 {
 	char line[128];
 	size_t n = strlen(key);
@@ -1889,11 +1889,11 @@ TEST_F_TIMEOUT(scen, hugetlb_nofault_and_cow, 60)
 	test_cmd_stats(&s0);
 
 	/* The second huge page is untouched: translate only, never fault. */
-	free0 = meminfo("HugePages_Free");
+	free0 = meminfo_kb("HugePages_Free");
 	ASSERT_LE(2, free0);
 	r = mnsim_range(MNSIM_ACCESS_NOFAULT, h + THP_SIZE + k * ps, 8, &v);
 	EXPECT_ERRNO(ENOENT, _test_cmd_dev_rwv(self->fd, &r, 1, &rwv));
-	EXPECT_EQ(free0, meminfo("HugePages_Free"))
+	EXPECT_EQ(free0, meminfo_kb("HugePages_Free"))
 		TH_LOG("a translation request faulted a hugetlb page in");
 
 	st64(h + k * ps, sig);
