@@ -259,6 +259,9 @@ struct mnsim_counters {
  * @ev_head: sequence number of the next record written
  * @ev_tail: sequence number of the next record read
  * @ev_lost: records overwritten unread since BIND
+ * @ev_gen: bumped by every BIND's reset of the ring, so that a READ_EVENTS
+ *	that raced UNBIND and BIND neither hands out records of two bindings
+ *	nor consumes one of the new binding in place of an old one
  * @node: in mnsim_ctxs, under mnsim_ctxs_lock
  */
 struct mnsim_ctx {
@@ -298,6 +301,7 @@ struct mnsim_ctx {
 	u64 ev_head;
 	u64 ev_tail;
 	u64 ev_lost;
+	u64 ev_gen;
 	struct list_head node;
 };
 
@@ -2082,6 +2086,7 @@ static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
 	ctx->ev_head = 0;
 	ctx->ev_tail = 0;
 	ctx->ev_lost = 0;
+	ctx->ev_gen++;
 	spin_unlock(&ctx->ev_lock);
 	WRITE_ONCE(ctx->record, record);
 	return 0;
@@ -2818,6 +2823,14 @@ static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
  * @ctx: the device
  * @data: &struct mnsim_read_events, copied in by mnsim_ioctl()
  *
+ * Takes no bind_rwsem, so UNBIND and BIND may run meanwhile: the ring's
+ * generation (@ev_gen), sampled with the first record and checked under
+ * ev_lock with each one, ends the read at the first record of another
+ * binding, and a record copied before BIND reset the ring is not delivered
+ * (nr excludes it) nor consumed from the new ring. A record the writer
+ * overwrote while it was being copied was delivered: it does not count as
+ * lost.
+ *
  * Context: Process context; may fault. Takes and releases ev_lock around
  * each record, never across a copy to user space.
  *
@@ -2827,6 +2840,8 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_read_events *arg = data;
 	struct mnsim_event ev;
+	bool same = true;
+	u64 gen = 0;
 	u32 i;
 
 	if (arg->flags)
@@ -2840,7 +2855,10 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 		u64 seq;
 
 		spin_lock(&ctx->ev_lock);
-		if (!ctx->ev_ring || ctx->ev_tail == ctx->ev_head) {
+		if (!i)
+			gen = ctx->ev_gen;
+		if (!ctx->ev_ring || ctx->ev_tail == ctx->ev_head ||
+		    ctx->ev_gen != gen) {
 			spin_unlock(&ctx->ev_lock);
 			break;
 		}
@@ -2858,11 +2876,21 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 				return -EFAULT;
 			break;
 		}
-		/* Consume it unless the writer overwrote it meanwhile. */
+		/*
+		 * Consume it, unless the writer overwrote it meanwhile (it
+		 * moved the tail on and counted the record lost, but we have
+		 * it) or BIND reset the ring (the record is of the old
+		 * binding: not delivered).
+		 */
 		spin_lock(&ctx->ev_lock);
-		if (ctx->ev_tail == seq)
+		same = ctx->ev_gen == gen;
+		if (same && ctx->ev_tail == seq)
 			ctx->ev_tail++;
+		else if (same)
+			ctx->ev_lost--;
 		spin_unlock(&ctx->ev_lock);
+		if (!same)
+			break;
 	}
 	arg->nr = i;
 	spin_lock(&ctx->ev_lock);

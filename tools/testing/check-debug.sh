@@ -6,8 +6,10 @@
 # DEBUG_VM, kmemleak) it builds the kernel (cached; a cold build takes tens of
 # minutes), builds the module against it with W=1 and sparse, runs the whole
 # kselftest (vm-test.sh: any splat fails it; vm-run.sh's kmemleak scan after
-# rmmod fails it on any report) and then checks that the run really had the
-# debugging on (check_debug_log below).  Ends with "N passed, N failed".
+# rmmod fails it on any report), checks that the run really had the
+# debugging on (check_debug_log below), and runs the oracle's race 50 times
+# (ORACLE_RACES) under preempt=full (vm-test.sh --oracle-race): no verdict
+# of a violation on a correct kernel.  Ends with "N passed, N failed".
 # Env: VM_TIMEOUT (seconds per guest run; default here 1800: TCG with KASAN
 # and lockdep is many times slower than the stock kernels' run), VM_ACCEL
 # (vm-run.sh's).
@@ -80,6 +82,8 @@ all_steps() {
 		touch "$since"
 		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 		step "debug-log-$kver" check_debug_log "$kver" "$since"
+		step "oracle-race-preempt-full-$kver" "$VM/vm-test.sh" \
+			--oracle-race "${ORACLE_RACES:-50}" "$kver"
 	done
 }
 

@@ -1,9 +1,13 @@
 #!/bin/bash
-# Usage: vm-test.sh [--demo] KVER        (KVER: 6.1 or 6.12)
+# Usage: vm-test.sh [--demo | --oracle-race N] KVER   (KVER: 6.1 or 6.12)
 #
 # Builds the modules (W=1, sparse) and the kselftest for Debian's KVER kernel,
 # boots it in QEMU and runs the kselftest (TAP) between insmod and rmmod.
 # With --demo, runs the seed's scenario with mnsim instead (make demo).
+# With --oracle-race N, boots with preempt=full and runs the oracle's race
+# oracle.ats.shared_device_no_violation N times, ORACLE_RACE_MS (default
+# 5000) each: full preemption widens the windows between a zap's PTE clear
+# and its flush that the oracle must judge allowed (check-debug).
 # The last stdout line is vm-run.sh's "... P passed, F failed".
 # Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15).
 set -euo pipefail
@@ -11,9 +15,14 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEMO=0
+RACE=0
 if [ "${1:-}" = --demo ]; then
 	DEMO=1
 	shift
+elif [ "${1:-}" = --oracle-race ]; then
+	RACE=${2:-}
+	[[ "$RACE" =~ ^[1-9][0-9]*$ ]] || die "--oracle-race needs a count"
+	shift 2
 fi
 KVER=${1:-}
 check_kver "$KVER"
@@ -57,6 +66,15 @@ fi
 KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
 make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
+if [ "$RACE" -gt 0 ]; then
+	race=()
+	for _ in $(seq "$RACE"); do
+		race+=(--run "mnsim_stress -r oracle.ats.shared_device_no_violation --oracle-ms ${ORACLE_RACE_MS:-5000}")
+	done
+	exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name oracle-race "${ko_args[@]}" \
+		--smp 2 --append "numa_balancing=disable preempt=full" \
+		--bin "$OUT/mnsim_stress" "${race[@]}" --tap
+fi
 make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
 ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
 # Two NUMA nodes, one CPU each, for the migration scenario; each CPU in its

@@ -6,9 +6,11 @@
  * Copyright (C) 2026 The mmu_notifier_sim authors
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/userfaultfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -502,6 +504,124 @@ TEST_F(park_order, refault_in_park_window_allowed)
 	EXPECT_EQ(sig2, v);
 	close(mem);
 	munmap(page, self->ps);
+}
+
+/* ---- READ_EVENTS racing UNBIND and BIND ---- */
+
+struct ev_reader {
+	int fd;
+	void *dst;
+	int ret;
+	__u32 nr;
+};
+
+static void *ev_reader_main(void *arg)
+{
+	struct ev_reader *r = arg;
+	struct mnsim_read_events cmd = {
+		.max = 1,
+		.events = MNSIM_PTR(r->dst),
+	};
+
+	r->ret = mnsim_ioctl(r->fd, MNSIM_IOC_READ_EVENTS, &cmd);
+	r->nr = cmd.nr;
+	return NULL;
+}
+
+/*
+ * READ_EVENTS takes no bind lock. A reader stopped in the copy of a record
+ * (its destination is a userfaultfd page, resolved only later) while the
+ * device is unbound and bound again, and records of the new binding are
+ * written: the old binding's record must not be delivered (nr 0), and the
+ * new binding's first record (seq 0) must still be there, not consumed in
+ * its place.
+ */
+FIXTURE(rebind)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(rebind)
+{
+	self->fd = mnsim_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(rebind)
+{
+	close(self->fd);
+}
+
+TEST_F(rebind, read_events_racing_rebind)
+{
+	const long ps = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct mnsim_event *ev = calloc(MAX_EV, sizeof(*ev));
+	struct ev_reader r = { .ret = -1 };
+	struct uffdio_copy cp = {};
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	struct mnsim_info info;
+	pthread_t th;
+	__u64 v, lost = ~0ULL, *page;
+	void *dst, *src;
+	int fd, uffd, nr;
+	__u32 mode;
+
+	ASSERT_NE(NULL, ev);
+	fd = self->fd;
+	ASSERT_EQ(0, _test_cmd_info(fd, &info));
+	mode = mnsim_any_mode(info.modes);
+	ASSERT_EQ(0, _test_cmd_bind_flags(fd, MNSIM_BIND_RECORD, mode,
+					  MNSIM_TARGET_SELF, 0));
+	page = mnsim_map(ps, PROT_READ | PROT_WRITE);
+	src = mnsim_map(ps, PROT_READ | PROT_WRITE);
+	dst = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(NULL, page);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(MAP_FAILED, dst);
+	*page = 1;
+	ASSERT_EQ(0, _test_cmd_dev_read(fd, page, sizeof(v), &v, NULL));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	reg.range.start = (uintptr_t)dst;
+	reg.range.len = ps;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	r.fd = fd;
+	r.dst = dst;
+	ASSERT_EQ(0, pthread_create(&th, NULL, ev_reader_main, &r));
+	/* The reader has a record of the first binding and is in its copy. */
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("READ_EVENTS never faulted");
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	ASSERT_EQ(0, _test_cmd_unbind(fd));
+	ASSERT_EQ(0, _test_cmd_bind_flags(fd, MNSIM_BIND_RECORD, mode,
+					  MNSIM_TARGET_SELF, 0));
+	ASSERT_EQ(0, _test_cmd_dev_read(fd, page, sizeof(v), &v, NULL));
+
+	cp.dst = (uintptr_t)dst;
+	cp.src = (uintptr_t)src;
+	cp.len = ps;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &cp));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(0U, r.nr)
+		TH_LOG("READ_EVENTS handed out a record of the binding UNBIND ended");
+
+	nr = read_events(fd, ev, &lost);
+	ASSERT_LT(0, nr);
+	EXPECT_EQ(0ULL, ev[0].seq)
+		TH_LOG("the new binding's first record was consumed unread");
+	EXPECT_EQ(0ULL, lost);
+	close(uffd);
+	free(ev);
 }
 
 TEST_HARNESS_MAIN

@@ -4,7 +4,8 @@
  *
  * Copyright (C) 2026 The mmu_notifier_sim authors
  *
- *   mnsim_stress [--seed S] [--secs N] [kselftest harness options]
+ *   mnsim_stress [--seed S] [--secs N] [--oracle-ms MS]
+ *                [kselftest harness options]
  *
  * mixed: device threads drive several devices bound to this process (ATS,
  * SOFT, DEFER, one that another thread keeps unbinding and rebinding in a
@@ -27,6 +28,11 @@
  * close_*: an fd closed by one thread while another is inside a device
  * access on it (parked deterministically, or a long DEV_RWV): the access
  * completes normally, the next call sees EBADF, the device is released.
+ *
+ * oracle.*: three device threads read one page through one oracle device
+ * while another thread zaps and rewrites it; the oracle must judge no
+ * violation (shared_device_no_violation races up to --oracle-ms, default
+ * 20000, or until the first one).
  *
  * The seed is printed by every test; --seed replays each thread's sequence
  * of operations (not the interleaving, which is the scheduler's).
@@ -1559,6 +1565,9 @@ TEST_F_TIMEOUT(stress, close_during_long_rwv, 90)
 
 #define ORACLE_READERS	3
 #define ORACLE_MAX_MS	20000
+
+/* --oracle-ms: how long shared_device_no_violation races at most. */
+static unsigned int opt_oracle_ms = ORACLE_MAX_MS;
 #define ORACLE_DATA_MS	3000
 
 struct oracle_race {
@@ -1720,7 +1729,7 @@ TEST_F_TIMEOUT(oracle, shared_device_data_coherent, 60)
  */
 TEST_F_TIMEOUT(oracle, shared_device_no_violation, 60)
 {
-	oracle_race_run(_metadata, self, ORACLE_MAX_MS, true);
+	oracle_race_run(_metadata, self, opt_oracle_ms, true);
 	EXPECT_EQ(0ULL, self->st.oracle_violation_a)
 		TH_LOG("%s; the device used %llu freed page(s): %s (case A)",
 		       "a correct kernel frees no page a device still caches",
@@ -1747,6 +1756,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--secs") && i + 1 < argc) {
 			opt_secs = strtoul(argv[++i], NULL, 0);
+			continue;
+		}
+		if (!strcmp(argv[i], "--oracle-ms") && i + 1 < argc) {
+			opt_oracle_ms = strtoul(argv[++i], NULL, 0);
 			continue;
 		}
 		args[n++] = argv[i];
