@@ -1125,12 +1125,16 @@ static const struct mmu_notifier_ops mnsim_ats_range_ops = {
 
 /*
  * Identity of a page as the device saw it at fill time. Every access compares
- * it before the DMA, so that a page freed and reused since is refused.
+ * it before the DMA, so that a page freed and reused since is refused. A
+ * hugetlb folio is one translation (mnsim_walk()): every page of it has the
+ * folio's identity.
  */
 static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
 {
-	unsigned long idx = folio->index + (page_to_pfn(page) - folio_pfn(folio));
+	unsigned long idx = folio->index;
 
+	if (!folio_test_hugetlb(folio))
+		idx += page_to_pfn(page) - folio_pfn(folio);
 	return (unsigned long)READ_ONCE(folio->mapping) ^ hash_long(idx, 32);
 }
 
@@ -1209,9 +1213,15 @@ static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
  * zero or huge zero page. No FOLL_FORCE: permissions hold. GUP refuses
  * VM_IO/VM_PFNMAP.
  *
- * GUP cannot tell the mapping level, so every translation is 4 KiB. The page
- * reference GUP takes is dropped before returning: the TLB holds no
- * references, as in hardware, and relies on the notifier instead.
+ * GUP cannot tell the mapping level, so a translation is 4 KiB, except a
+ * PMD-sized hugetlb page, which is always mapped whole and so cached as one
+ * PMD entry, as an IOMMU caches the block it walked. That matters for
+ * correctness, not only size: from 6.6 x86's hugetlb unmap and migration
+ * flush with flush_tlb_page() (huge_ptep_clear_flush()), so the hook gets
+ * the huge page's first 4 KiB only, which drops a block entry but would
+ * leave 4 KiB entries of its other pages stale. The page reference GUP
+ * takes is dropped before returning: the TLB holds no references, as in
+ * hardware, and relies on the notifier instead.
  *
  * Context: Process context; unless the lockless walk succeeds, takes the
  * bound mm's mmap_lock for read and may fault. Caller holds bind_rwsem for
@@ -1224,6 +1234,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 {
 	unsigned int gup_flags = write ? FOLL_WRITE : 0;
 	struct mm_struct *mm = ctx->mm;
+	struct folio *folio;
 	struct page *page;
 	int locked = 1;
 	long got;
@@ -1258,11 +1269,18 @@ translated:
 		put_page(page);
 		return -EFAULT;
 	}
-	x->va = va & PAGE_MASK;
-	x->pfn = page_to_pfn(page);
-	x->shift = PAGE_SHIFT;
+	folio = page_folio(page);
+	if (folio_test_hugetlb(folio) && folio_size(folio) == PMD_SIZE) {
+		x->va = va & PMD_MASK;
+		x->pfn = folio_pfn(folio);
+		x->shift = PMD_SHIFT;
+	} else {
+		x->va = va & PAGE_MASK;
+		x->pfn = page_to_pfn(page);
+		x->shift = PAGE_SHIFT;
+	}
 	x->perm = SEC_TLB_R | (write ? SEC_TLB_W : 0);
-	x->tag = mnsim_folio_tag(page_folio(page), page);
+	x->tag = mnsim_folio_tag(folio, page);
 	put_page(page);
 	return 0;
 }
@@ -1677,7 +1695,11 @@ static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 		if (!__mnsim_fill_ok(ctx, va, seq))
 			return MNSIM_NEED_WALK;
 		__sec_tlb_insert(tlb, walked);
+		/* Access through the 4 KiB of @va, as a lookup returns it. */
 		*x = *walked;
+		x->va = va & PAGE_MASK;
+		x->pfn += (x->va - walked->va) >> PAGE_SHIFT;
+		x->shift = PAGE_SHIFT;
 		return MNSIM_FILLED;
 	}
 	if (ctx->oracle && sec_tlb_read_retry(tlb, seq))

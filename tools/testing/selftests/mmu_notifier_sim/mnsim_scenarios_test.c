@@ -1931,6 +1931,126 @@ TEST_F_TIMEOUT(scen, hugetlb_nofault_and_cow, 60)
 	mnsim_write_file("/proc/sys/vm/nr_hugepages", saved);
 }
 
+/* ---- huge page migration ---- */
+
+#define HUGE_MIGRATIONS	8
+
+struct mig_reader {
+	int fd;
+	unsigned char *va;
+	unsigned char *buf;
+	size_t len;
+	int stop;
+	int bad;		/* first unexpected errno */
+	unsigned long reads;
+};
+
+static void *mig_reader_main(void *arg)
+{
+	struct mig_reader *r = arg;
+	int ret;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+		ret = _test_cmd_dev_read(r->fd, r->va, r->len, r->buf, NULL);
+		if (ret && !r->bad)
+			r->bad = ret;
+		r->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * A huge page (THP or hugetlb) migrated between the two nodes
+ * HUGE_MIGRATIONS times with move_pages() while a device thread reads all
+ * of it in a loop. The device caches 4 KiB translations of the huge page's
+ * subpages; the hook of each migration's unmap drops them before the old
+ * huge page is freed. On a correct kernel: no case-A verdict (each subpage
+ * of a freed huge folio counts: the freed-page check reads the folio's
+ * reference count, never a tail page's), no case B, nothing refused, and
+ * after the last migration the device reads what the CPU wrote.
+ */
+static void migrate_huge(struct __test_metadata *_metadata,
+			 struct _test_data_scen *self, unsigned char *h,
+			 size_t len)
+{
+	struct mig_reader r = { .fd = self->fd, .va = h, .len = len };
+	struct mnsim_stats s0, s1, d;
+	int i, node, status;
+	void *page = h;
+	pthread_t th;
+
+	r.buf = buf_map(len);
+	ASSERT_NE(NULL, r.buf);
+	mnsim_fill(h, len, SEED_B);
+	test_cmd_dev_read(h, len, r.buf, NULL);
+	EXPECT_TRUE(mnsim_match(r.buf, len, SEED_B));
+	test_cmd_stats(&s0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, mig_reader_main, &r));
+	for (i = 0; i < HUGE_MIGRATIONS; i++) {
+		ASSERT_EQ(0, sys_move_pages(1, &page, NULL, &node, 0));
+		node = !node;
+		ASSERT_EQ(0, sys_move_pages(1, &page, &node, &status,
+					    MPOL_MF_MOVE_ALL));
+		EXPECT_EQ(node, status)
+			TH_LOG("migration %d to node %d: status %d", i, node,
+			       status);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, r.bad) TH_LOG("device read: %s", strerror(-r.bad));
+	EXPECT_LT(0UL, r.reads);
+
+	mnsim_fill(h, len, SEED_C);
+	memset(r.buf, 0, len);
+	test_cmd_dev_read(h, len, r.buf, NULL);
+	EXPECT_TRUE(mnsim_match(r.buf, len, SEED_C))
+		TH_LOG("the device read an old copy of the migrated huge page");
+	test_cmd_stats(&s1);
+	d = mnsim_stats_delta(&s1, &s0);
+	EXPECT_EQ(0ULL, d.freed_refused);
+	EXPECT_EQ(0ULL, d.oracle_violation_a)
+		TH_LOG("case A while migrating a huge page: a freed page used, or a tail page judged as freed");
+	EXPECT_EQ(0ULL, d.oracle_violation_b);
+	munmap(r.buf, len);
+}
+
+TEST_F_TIMEOUT(scen, thp_migrate_numa, 120)
+{
+	unsigned char *h;
+
+	if (numa_nodes() < 2)
+		SKIP(return, "the guest has %d NUMA node(s), need 2",
+		     numa_nodes());
+	h = thp_map(self->ps, SEED_A);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(2048, anon_huge_kb(h))
+		TH_LOG("no PMD-mapped THP (THP disabled or no free 2 MiB block)");
+	migrate_huge(_metadata, self, h, THP_SIZE);
+	EXPECT_EQ(2048, anon_huge_kb(h))
+		TH_LOG("the THP was split, not migrated whole");
+	munmap(h, THP_SIZE);
+}
+
+TEST_F_TIMEOUT(scen, hugetlb_migrate_numa, 120)
+{
+	char saved[32] = "0";
+	unsigned char *h;
+
+	if (numa_nodes() < 2)
+		SKIP(return, "the guest has %d NUMA node(s), need 2",
+		     numa_nodes());
+	ASSERT_EQ(0, mnsim_read_file("/proc/sys/vm/nr_hugepages", saved,
+				     sizeof(saved)));
+	ASSERT_EQ(0, mnsim_write_file("/proc/sys/vm/nr_hugepages", NR_HUGETLB));
+	h = mmap(NULL, THP_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+		 -1, 0);
+	ASSERT_NE(MAP_FAILED, h)
+		TH_LOG("MAP_HUGETLB: %s", strerror(errno));
+	migrate_huge(_metadata, self, h, THP_SIZE);
+	munmap(h, THP_SIZE);
+	mnsim_write_file("/proc/sys/vm/nr_hugepages", saved);
+}
+
 /* ---- staleness has a window ---- */
 
 /*
