@@ -2009,7 +2009,7 @@ static void migrate_huge(struct __test_metadata *_metadata,
 	d = mnsim_stats_delta(&s1, &s0);
 	EXPECT_EQ(0ULL, d.freed_refused);
 	EXPECT_EQ(0ULL, d.oracle_violation_a)
-		TH_LOG("case A while migrating a huge page: a freed page used, or a tail page judged as freed");
+		TH_LOG("case A while migrating a huge page");
 	EXPECT_EQ(0ULL, d.oracle_violation_b);
 	munmap(r.buf, len);
 }
