@@ -3298,4 +3298,5 @@ MODULE_LICENSE("GPL");
 #ifdef CONFIG_MMU_NOTIFIER_SIM_KUNIT_TEST
 #include "tests/mnsim_order_kunit.c"
 #include "tests/mnsim_real_mm_kunit.c"
+#include "tests/mnsim_owin_kunit.c"
 #endif
