@@ -82,7 +82,7 @@ all_steps() {
 		touch "$since"
 		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 		step "debug-log-$kver" check_debug_log "$kver" "$since"
-		step "oracle-race-preempt-full-$kver" "$VM/vm-test.sh" \
+		step "race-preempt-$kver" "$VM/vm-test.sh" \
 			--oracle-race "${ORACLE_RACES:-50}" "$kver"
 	done
 }
