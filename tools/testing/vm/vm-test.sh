@@ -71,9 +71,11 @@ if [ "$RACE" -gt 0 ]; then
 	for _ in $(seq "$RACE"); do
 		race+=(--run "mnsim_stress -r oracle.ats.shared_device_no_violation --oracle-ms ${ORACLE_RACE_MS:-5000}")
 	done
-	exec "$VM_DIR/vm-run.sh" --kver "$KVER" --name oracle-race "${ko_args[@]}" \
+	# not exec: the EXIT trap removes the private copies
+	"$VM_DIR/vm-run.sh" --kver "$KVER" --name oracle-race "${ko_args[@]}" \
 		--smp 2 --append "numa_balancing=disable preempt=full" \
 		--bin "$OUT/mnsim_stress" "${race[@]}" --tap
+	exit 0
 fi
 make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
 ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
