@@ -2851,7 +2851,7 @@ static int mnsim_ioctl_park_ctl(struct mnsim_ctx *ctx, void *data)
  * binding, and a record copied before BIND reset the ring is not delivered
  * (nr excludes it) nor consumed from the new ring. A record the writer
  * overwrote while it was being copied was delivered: it does not count as
- * lost.
+ * lost (exactly so with one reader at a time; see below).
  *
  * Context: Process context; may fault. Takes and releases ev_lock around
  * each record, never across a copy to user space.
@@ -2862,7 +2862,6 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_read_events *arg = data;
 	struct mnsim_event ev;
-	bool same = true;
 	u64 gen = 0;
 	u32 i;
 
@@ -2874,6 +2873,7 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 	for (i = 0; i < arg->max; i++) {
 		void __user *dst = u64_to_user_ptr(arg->events +
 						   (u64)i * sizeof(ev));
+		bool same;
 		u64 seq;
 
 		spin_lock(&ctx->ev_lock);
@@ -2899,16 +2899,21 @@ static int mnsim_ioctl_read_events(struct mnsim_ctx *ctx, void *data)
 			break;
 		}
 		/*
-		 * Consume it, unless the writer overwrote it meanwhile (it
-		 * moved the tail on and counted the record lost, but we have
-		 * it) or BIND reset the ring (the record is of the old
-		 * binding: not delivered).
+		 * Consume it, unless BIND reset the ring (the record is of
+		 * the old binding: not delivered) or the tail moved on. The
+		 * writer moves it when it overwrites the record (head went
+		 * past seq + MNSIM_EVENT_RING) and counts it lost, but we
+		 * have it. Another READ_EVENTS of the same device moves it
+		 * when it consumed the record itself: both hand it out, and
+		 * if the writer then overwrote it too, the count is one short
+		 * (never below zero).
 		 */
 		spin_lock(&ctx->ev_lock);
 		same = ctx->ev_gen == gen;
 		if (same && ctx->ev_tail == seq)
 			ctx->ev_tail++;
-		else if (same)
+		else if (same && ctx->ev_head - seq > MNSIM_EVENT_RING &&
+			 ctx->ev_lost)
 			ctx->ev_lost--;
 		spin_unlock(&ctx->ev_lock);
 		if (!same)
