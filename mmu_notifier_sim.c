@@ -675,38 +675,53 @@ static void __mnsim_owin_next(struct mnsim_ctx *ctx)
 }
 
 /**
+ * __mnsim_owin_make_room() - free an entry of a full window table
+ * @ctx: the device, oracle on
+ *
+ * Drops the expired windows; if none had, one that ended and waits for its
+ * hook (it closes early: the oracle judges its range strictly a little
+ * sooner). Windows in progress stay.
+ *
+ * Context: Caller holds tlb.lock.
+ */
+static void __mnsim_owin_make_room(struct mnsim_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->owin_nr;) {
+		if (mnsim_owin_expired(&ctx->owin[i]))
+			__mnsim_owin_del(ctx, i);
+		else
+			i++;
+	}
+	if (ctx->owin_nr < MNSIM_ORACLE_WINDOWS)
+		return;
+	for (i = 0; i < ctx->owin_nr; i++) {
+		if (ctx->owin[i].ended) {
+			__mnsim_owin_del(ctx, i);
+			return;
+		}
+	}
+}
+
+/**
  * mnsim_owin_start() - an invalidation begins: open its window
  * @ctx: the device, oracle on
  * @range: the range of the invalidation
  *
  * Before its start park, so that a test parked there is inside the window.
- * A full table first drops expired windows, then one that already ended
- * and waits for its hook (it closes early: the oracle judges its range
- * strictly a little sooner), else counts an overflow.
+ * A full table makes room (__mnsim_owin_make_room()), else counts an
+ * overflow.
  *
  * Context: Any context, may be atomic. Takes and releases tlb.lock.
  */
 static void mnsim_owin_start(struct mnsim_ctx *ctx,
 			     const struct mmu_notifier_range *range)
 {
-	unsigned int i;
-
 	spin_lock(&ctx->tlb.lock);
 	__mnsim_owin_next(ctx);
-	if (ctx->owin_nr == MNSIM_ORACLE_WINDOWS) {
-		for (i = 0; i < ctx->owin_nr;) {
-			if (mnsim_owin_expired(&ctx->owin[i]))
-				__mnsim_owin_del(ctx, i);
-			else
-				i++;
-		}
-	}
-	for (i = 0; ctx->owin_nr == MNSIM_ORACLE_WINDOWS && i < ctx->owin_nr; i++) {
-		if (ctx->owin[i].ended) {
-			__mnsim_owin_del(ctx, i);
-			break;
-		}
-	}
+	if (ctx->owin_nr == MNSIM_ORACLE_WINDOWS)
+		__mnsim_owin_make_room(ctx);
 	if (ctx->owin_nr < MNSIM_ORACLE_WINDOWS)
 		ctx->owin[ctx->owin_nr++] = (struct mnsim_owin) {
 			.start = range->start,
