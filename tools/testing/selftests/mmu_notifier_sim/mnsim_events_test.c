@@ -339,6 +339,21 @@ FIXTURE_TEARDOWN(park_order)
 }
 
 /*
+ * Release the parked zap and join its thread, which must have succeeded.
+ * The fixture's data as the structure FIXTURE_DATA(park_order) names.
+ */
+static void zapper_release(struct __test_metadata *_metadata,
+			   struct _test_data_park_order *self)
+{
+	test_cmd_park_ctl(MNSIM_PARK_CTL_RELEASE, NULL);
+	ASSERT_EQ(0, pthread_join(self->z.thread, NULL));
+	self->z.started = false;
+	close(self->z.go[0]);
+	close(self->z.go[1]);
+	EXPECT_EQ(0, self->z.ret);
+}
+
+/*
  * A one-page MADV_DONTNEED parked in its invalidate_range_end(). It is not
  * an only_end path, so 6.1 calls the hook from that same walk
  * (mn_hlist_invalidate_end()); 6.12 x86 calls it from tlb_finish_mmu(),
@@ -402,12 +417,7 @@ TEST_F(park_order, park_before_end_hook)
 		EXPECT_EQ(0ULL, d.oracle_violation_a + d.oracle_violation_b);
 	}
 
-	test_cmd_park_ctl(MNSIM_PARK_CTL_RELEASE, NULL);
-	ASSERT_EQ(0, pthread_join(self->z.thread, NULL));
-	self->z.started = false;
-	close(self->z.go[0]);
-	close(self->z.go[1]);
-	EXPECT_EQ(0, self->z.ret);
+	zapper_release(_metadata, self);
 
 	/* Then the hook, after the park went on. */
 	test_cmd_stats(&s3);
@@ -491,12 +501,7 @@ TEST_F(park_order, refault_in_park_window_allowed)
 		EXPECT_EQ(0ULL, d.oracle_violation_a);
 	}
 
-	test_cmd_park_ctl(MNSIM_PARK_CTL_RELEASE, NULL);
-	ASSERT_EQ(0, pthread_join(self->z.thread, NULL));
-	self->z.started = false;
-	close(self->z.go[0]);
-	close(self->z.go[1]);
-	EXPECT_EQ(0, self->z.ret);
+	zapper_release(_metadata, self);
 
 	v = 0;
 	test_cmd_dev_read(page, sizeof(v), &v, &acc);
