@@ -13,6 +13,7 @@
  * Lock order:
  *   mnsim_ctxs_lock -> mnsim_ctx.bind_rwsem -> mmap_lock of the bound mm
  *     -> (PTL) -> sec_tlb window lock -> sec_tlb.lock -> mnsim_ctx.ev_lock
+ *   mnsim_ctx.bind_rwsem -> mnsim_ctx.walker_lock (creating the walker)
  * The secondary-TLB hook runs under the page-table lock and takes the TLB's
  * locks, so nothing that sleeps, faults or allocates runs under them. A
  * device access holds the window lock of its address's 2 MiB region from
@@ -30,6 +31,7 @@
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/memory_hotplug.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -215,6 +217,11 @@ struct mnsim_counters {
  * @mm: the bound address space; grabbed (mm_count), never pinned (mm_users)
  * @tgid: thread group id (initial pid namespace) of the process BIND
  *	attached to, 0 when unknown (KUnit) or unbound; under @bind_rwsem
+ * @walker_lock: serializes the creation of @walker
+ * @walker: the kthread that walks @mm without its mmap_lock for callers in
+ *	another address space (mnsim_walk_lockless()); created at the first
+ *	such walk, published with smp_store_release() under @walker_lock,
+ *	destroyed by UNBIND (under @bind_rwsem for write: no walk in flight)
  * @tlb_mn: ATS only: the subscription with the secondary-TLB hook and
  *	release. From 6.6 an ops table with the hook may not also have
  *	start/end.
@@ -271,6 +278,8 @@ struct mnsim_ctx {
 	enum mnsim_mode mode;
 	struct mm_struct *mm;
 	pid_t tgid;
+	struct mutex walker_lock;	/* see above */
+	struct kthread_worker *walker;
 	struct mmu_notifier tlb_mn;
 	struct mmu_notifier range_mn;
 	bool tlb_registered;
@@ -1154,8 +1163,79 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
 }
 
 /**
+ * struct mnsim_lockless_req - one GUP-fast walk run by &mnsim_ctx.walker
+ * @work: queued on the walker
+ * @done: completed by the walker
+ * @mm: the address space to walk; the requester holds a reference on its
+ *	users (mmget) until @done
+ * @va: address to translate
+ * @gup_flags: FOLL_WRITE or 0
+ * @page: the page, referenced, when @ok
+ * @ok: GUP-fast mapped @va
+ */
+struct mnsim_lockless_req {
+	struct kthread_work work;
+	struct completion done;
+	struct mm_struct *mm;
+	unsigned long va;
+	unsigned int gup_flags;
+	struct page *page;
+	bool ok;
+};
+
+/*
+ * The walker's side of mnsim_walk_lockless(). kthread_use_mm() makes @mm
+ * this kthread's address space: its CPU is in the mm's cpumask, so the TLB
+ * shootdown that precedes the freeing of a page table (or the RCU grace
+ * period of MMU_GATHER_RCU_TABLE_FREE) waits for GUP-fast's interrupts-off
+ * section here exactly as for a thread of that process.
+ *
+ * Context: the walker kthread; process context. Takes no lock.
+ */
+static void mnsim_lockless_fn(struct kthread_work *work)
+{
+	struct mnsim_lockless_req *req =
+		container_of(work, struct mnsim_lockless_req, work);
+
+	kthread_use_mm(req->mm);
+	req->ok = get_user_pages_fast_only(req->va, 1, req->gup_flags,
+					   &req->page) == 1;
+	kthread_unuse_mm(req->mm);
+	complete(&req->done);
+}
+
+/**
+ * mnsim_walker() - the walker kthread of a device, created on first use
+ * @ctx: the device, bound
+ *
+ * Context: Process context; may sleep. Caller holds bind_rwsem for read.
+ * Takes and releases walker_lock when the walker does not exist yet.
+ * Return: the walker, or NULL if it cannot be created (the caller then
+ * walks with the mmap_lock).
+ */
+static struct kthread_worker *mnsim_walker(struct mnsim_ctx *ctx)
+{
+	/* Pairs with the smp_store_release() below. */
+	struct kthread_worker *w = smp_load_acquire(&ctx->walker);
+
+	if (w)
+		return w;
+	mutex_lock(&ctx->walker_lock);
+	w = ctx->walker;
+	if (!w) {
+		w = kthread_create_worker(0, "mnsim_walk/%u", ctx->id);
+		if (IS_ERR(w))
+			w = NULL;
+		else	/* Pairs with the smp_load_acquire() above. */
+			smp_store_release(&ctx->walker, w);
+	}
+	mutex_unlock(&ctx->walker_lock);
+	return w;
+}
+
+/**
  * mnsim_walk_lockless() - a translation request that takes no mmap_lock
- * @mm: the bound address space
+ * @ctx: the device, bound
  * @va: address to translate
  * @gup_flags: FOLL_WRITE or 0
  * @page: receives the page, referenced
@@ -1163,21 +1243,43 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
  * An IOMMU walks the page table without the mmap_lock, so it translates
  * also while an invalidation that holds the lock for write (mprotect,
  * mremap, fork, a MAP_FIXED replacement) is in progress. GUP-fast does the
- * same for the current task's address space: with interrupts off, never
- * faulting, and giving up (0) on whatever it cannot map without the VMA (not
- * present, not writable for a write, the zero page, special or device
- * mappings). The bound mm is the caller's own for a device bound to itself
- * (and for KUnit's kthread_use_mm()); another process's is walked with the
- * lock, by the caller.
+ * same: with interrupts off, never faulting, and giving up (0) on whatever
+ * it cannot map without the VMA (not present, not writable for a write, the
+ * zero page, special or device mappings). GUP-fast walks the current
+ * task's address space: when the caller's is the bound one (a device bound
+ * to itself, KUnit's kthread_use_mm()) it runs here; for a caller in
+ * another address space (a device bound to another process, or passed to
+ * one) the device's walker kthread adopts the bound mm and runs it
+ * (mnsim_lockless_fn()), as the IOMMU's walker is not a thread of the
+ * process either.
  *
- * Context: Process context; takes no lock. Caller must not hold tlb.lock.
+ * Context: Process context; may sleep waiting for the walker, which takes
+ * no lock. Caller holds bind_rwsem for read and must not hold tlb.lock.
  * Return: true if @page is set.
  */
-static bool mnsim_walk_lockless(struct mm_struct *mm, unsigned long va,
+static bool mnsim_walk_lockless(struct mnsim_ctx *ctx, unsigned long va,
 				unsigned int gup_flags, struct page **page)
 {
-	return mm == current->mm &&
-	       get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
+	struct mnsim_lockless_req req = {
+		.mm = ctx->mm,
+		.va = va,
+		.gup_flags = gup_flags,
+	};
+	struct kthread_worker *w;
+
+	if (ctx->mm == current->mm)
+		return get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
+	w = mnsim_walker(ctx);
+	if (!w || !mmget_not_zero(ctx->mm))
+		return false;
+	kthread_init_work(&req.work, mnsim_lockless_fn);
+	init_completion(&req.done);
+	kthread_queue_work(w, &req.work);
+	/* Bounded: GUP-fast neither faults nor waits for a lock. */
+	wait_for_completion(&req.done);
+	mmput(ctx->mm);
+	*page = req.page;
+	return req.ok;
 }
 
 /**
@@ -1255,7 +1357,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	long got;
 
 	this_cpu_inc(ctx->cnt->walks);
-	if (mnsim_walk_lockless(mm, va, gup_flags, &page))
+	if (mnsim_walk_lockless(ctx, va, gup_flags, &page))
 		goto translated;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
@@ -1516,12 +1618,12 @@ static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 	cpu->page = NULL;
 	cpu->writable = false;
 	cpu->unknown = false;
-	if (mnsim_walk_lockless(mm, va, FOLL_WRITE, &page)) {
+	if (mnsim_walk_lockless(ctx, va, FOLL_WRITE, &page)) {
 		cpu->page = page;
 		cpu->writable = true;
 		return;
 	}
-	if (mnsim_walk_lockless(mm, va, 0, &page)) {
+	if (mnsim_walk_lockless(ctx, va, 0, &page)) {
 		cpu->page = page;
 		return;
 	}
@@ -2357,6 +2459,10 @@ static void __mnsim_unbind(struct mnsim_ctx *ctx)
 	sec_tlb_get_stats(&ctx->tlb, &ctx->saved, &nr_live);
 	atomic_long_sub(ctx->tlb.capacity, &mnsim_total_entries);
 	sec_tlb_destroy(&ctx->tlb);
+	if (ctx->walker) {
+		kthread_destroy_worker(ctx->walker);
+		ctx->walker = NULL;
+	}
 	mmdrop(ctx->mm);
 	ctx->mm = NULL;
 	ctx->tgid = 0;
@@ -3073,6 +3179,7 @@ static int mnsim_open(struct inode *inode, struct file *file)
 	}
 	ctx->ops = &mnsim_gup_ops;
 	init_rwsem(&ctx->bind_rwsem);
+	mutex_init(&ctx->walker_lock);
 	init_waitqueue_head(&ctx->soft_wq);
 	spin_lock_init(&ctx->park_lock);
 	init_waitqueue_head(&ctx->park_wq);

@@ -1594,15 +1594,7 @@ FIXTURE_VARIANT_ADD(mnsim, defer) {
 FIXTURE_SETUP(mnsim)
 {
 	self->page_size = sysconf(_SC_PAGESIZE);
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
-		       strerror(errno));
-	test_cmd_info(&self->info);
-	if (!(self->info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP,
-		     "mode %u not offered by INFO (hook %u, modes %#x)",
-		     variant->mode, self->info.hook, self->info.modes);
+	mnsim_setup_open(_metadata, &self->fd, &self->info, variant->mode);
 	test_cmd_bind(variant->mode, MNSIM_TARGET_SELF, 0);
 }
 

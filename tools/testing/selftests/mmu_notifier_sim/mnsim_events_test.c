@@ -85,11 +85,7 @@ FIXTURE_SETUP(events)
 	struct mnsim_info info;
 
 	self->ps = sysconf(_SC_PAGESIZE);
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
-	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered", variant->mode);
+	mnsim_setup_open(_metadata, &self->fd, &info, variant->mode);
 	self->ev = calloc(MAX_EV, sizeof(*self->ev));
 	ASSERT_NE(NULL, self->ev);
 	test_cmd_bind_flags(MNSIM_BIND_RECORD, variant->mode, MNSIM_TARGET_SELF,
@@ -306,11 +302,7 @@ FIXTURE_SETUP(park_order)
 	struct mnsim_info info;
 
 	self->ps = sysconf(_SC_PAGESIZE);
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
-	if (!(info.modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS)))
-		SKIP(MNSIM_SETUP_SKIP, "ATS not offered: no secondary-TLB hook");
+	mnsim_setup_open(_metadata, &self->fd, &info, MNSIM_MODE_ATS);
 	/* Faulted in now: nothing may fault or allocate in the park window. */
 	self->ev = calloc(MAX_EV, sizeof(*self->ev));
 	ASSERT_NE(NULL, self->ev);

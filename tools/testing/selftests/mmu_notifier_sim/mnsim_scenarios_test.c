@@ -356,6 +356,7 @@ FIXTURE(scen)
 	struct mnsim_info info;
 	struct worker w[NR_WORKERS];
 	pid_t child;
+	int other_fd;		/* a device bound to @child, or -1 */
 	bool ksm_saved;
 	char ksm_run[32], ksm_pages[32], ksm_sleep[32];
 };
@@ -387,14 +388,8 @@ FIXTURE_SETUP(scen)
 
 	self->ps = sysconf(_SC_PAGESIZE);
 	self->child = -1;
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
-		       strerror(errno));
-	test_cmd_info(&self->info);
-	if (!(self->info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered (modes %#x)",
-		     variant->mode, self->info.modes);
+	self->other_fd = -1;
+	mnsim_setup_open(_metadata, &self->fd, &self->info, variant->mode);
 	self->broken = variant->mode == MNSIM_MODE_DEFER &&
 		       !(strict && *strict == '1');
 	test_cmd_bind_flags(ORACLE, variant->mode, MNSIM_TARGET_SELF, 0);
@@ -410,6 +405,11 @@ FIXTURE_TEARDOWN(scen)
 	/* A failed assertion may leave a callback parked: let it go first. */
 	_test_cmd_park_ctl(self->fd, MNSIM_PARK_CTL_RELEASE |
 			   MNSIM_PARK_CTL_DISARM, NULL);
+	if (self->other_fd >= 0) {
+		_test_cmd_park_ctl(self->other_fd, MNSIM_PARK_CTL_RELEASE |
+				   MNSIM_PARK_CTL_DISARM, NULL);
+		close(self->other_fd);
+	}
 	if (self->child > 0) {
 		kill(self->child, SIGKILL);
 		waitpid(self->child, NULL, 0);
@@ -2277,6 +2277,80 @@ TEST_F(scen, refill_in_parked_fork)
 	st64(mem + ps, 0x6666);
 	refill_in_locked_window(_metadata, self, variant, &op, mem, mem + ps,
 				0x6666, true);
+	munmap(mem, 2 * ps);
+}
+
+/*
+ * The same for a device bound to another process: the IOMMU walks that
+ * process's page table without its mmap_lock too. The child's mprotect()
+ * is parked in its range end, holding the child's mmap_lock for write; the
+ * device, used from this process, reads a page of the child inside the
+ * window. ATS and DEFER translate it (the device's walker kthread adopts
+ * the child's mm for GUP-fast) before the release; SOFT waits for the range
+ * end, by design.
+ */
+TEST_F(scen, refill_in_parked_mprotect_of_another_mm)
+{
+	const size_t ps = self->ps;
+	unsigned char *mem = mnsim_map(2 * ps, RW);
+	struct mnsim_stats s0, s1, d;
+	int go[2], done[2], ret;
+	__u64 v = 0;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		close(done[0]);
+		st64(mem, 0x7777);
+		st64(mem + ps, 0x8888);
+		/* Nothing of the child may fault in the window: see above. */
+		if (mlockall(MCL_CURRENT) || mnsim_send(done[1], 'r') ||
+		    mnsim_recv(go[0]) != 'm')
+			_exit(1);
+		ret = mprotect(mem, 2 * ps, PROT_READ);
+		mnsim_send(done[1], ret ? 'e' : 'p');
+		_exit(mnsim_recv(go[0]) == -1 ? 0 : 1);
+	}
+	self->child = pid;
+	close(go[0]);
+	close(done[1]);
+	ASSERT_EQ('r', mnsim_recv(done[0]));
+
+	self->other_fd = mnsim_open();
+	ASSERT_LE(0, self->other_fd);
+	ASSERT_EQ(0, _test_cmd_bind_flags(self->other_fd, ORACLE, variant->mode,
+					  pid, 0));
+	ASSERT_EQ(0, _test_cmd_park(self->other_fd, MNSIM_PARK_END, PARK_MS,
+				    MNSIM_PTR(mem), NULL));
+	ASSERT_EQ(0, mnsim_send(go[1], 'm'));
+	ASSERT_EQ(0, mnsim_wait_parked(self->other_fd, 1, WAIT_MS))
+		TH_LOG("the child's mprotect never parked");
+	ASSERT_EQ(0, _test_cmd_stats(self->other_fd, &s0));
+
+	park_access_begin(_metadata, variant, &self->w[1], JOB_DEV_READ,
+			  self->other_fd, mem + ps, 8, &v);
+	if (variant->mode != MNSIM_MODE_SOFT)
+		EXPECT_TRUE(worker_done(&self->w[1]))
+			TH_LOG("no translation of another mm in its parked mprotect");
+	park_release(_metadata, self->other_fd);
+	ret = park_access_end(_metadata, &self->w[1]);
+	EXPECT_EQ(0, ret) TH_LOG("device read: %d (%s)", ret, strerror(-ret));
+	EXPECT_EQ(0x8888ULL, v);
+	EXPECT_EQ('p', mnsim_recv(done[0])) TH_LOG("the child's mprotect failed");
+	ASSERT_EQ(0, _test_cmd_stats(self->other_fd, &s1));
+	d = mnsim_stats_delta(&s1, &s0);
+	check_verdicts(_metadata, self, &d, 0, 0);
+
+	close(go[1]);
+	EXPECT_EQ(pid, waitpid(pid, &ret, 0));
+	EXPECT_TRUE(WIFEXITED(ret) && !WEXITSTATUS(ret));
+	self->child = -1;
+	close(done[0]);
 	munmap(mem, 2 * ps);
 }
 

@@ -78,14 +78,8 @@ FIXTURE_SETUP(share)
 
 	self->ps = sysconf(_SC_PAGESIZE);
 	self->child = -1;
-	fd = mnsim_open();
-	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
-		       strerror(errno));
-	ASSERT_EQ(0, _test_cmd_info(fd, &info));
+	mnsim_setup_open(_metadata, &fd, &info, variant->mode);
 	close(fd);
-	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered", variant->mode);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				self->sock));
 	self->mem = mnsim_map(self->ps, RW);

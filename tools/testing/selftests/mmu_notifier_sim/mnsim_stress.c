@@ -1644,11 +1644,7 @@ FIXTURE_SETUP(oracle)
 {
 	struct mnsim_info info;
 
-	self->fd = mnsim_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _test_cmd_info(self->fd, &info));
-	if (!(info.modes & MNSIM_MODE_BIT(variant->mode)))
-		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered", variant->mode);
+	mnsim_setup_open(_metadata, &self->fd, &info, variant->mode);
 	ASSERT_EQ(0, _test_cmd_bind_flags(self->fd, MNSIM_BIND_ORACLE,
 					  variant->mode, MNSIM_TARGET_SELF, 0));
 }

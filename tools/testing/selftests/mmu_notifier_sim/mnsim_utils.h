@@ -214,6 +214,25 @@ static inline int _test_cmd_info(int fd, struct mnsim_info *info)
 }
 
 #define test_cmd_info(info)	ASSERT_EQ(0, _test_cmd_info(self->fd, (info)))
+
+/*
+ * The opening of a FIXTURE_SETUP: open the device into *@fd, read INFO into
+ * *@info, and skip the test unless this kernel offers @mode.
+ */
+static inline void mnsim_setup_open(struct __test_metadata *_metadata,
+				    int *fd, struct mnsim_info *info,
+				    __u32 mode)
+{
+	*fd = mnsim_open();
+	ASSERT_LE(0, *fd)
+		TH_LOG("open %s: %s (module not loaded?)", MNSIM_DEV_PATH,
+		       strerror(errno));
+	ASSERT_EQ(0, _test_cmd_info(*fd, info));
+	if (!(info->modes & MNSIM_MODE_BIT(mode)))
+		SKIP(MNSIM_SETUP_SKIP, "mode %u not offered (hook %u, modes %#x)",
+		     mode, info->hook, info->modes);
+}
+
 #define test_err_info(_errno, info)					\
 	EXPECT_ERRNO(_errno, _test_cmd_info(self->fd, (info)))
 
