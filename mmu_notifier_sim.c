@@ -1785,13 +1785,14 @@ static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
  * @walked: a walk's translation to fill, or NULL to look @va up
  * @seq: what sec_tlb_read_begin() returned before that walk or, for a
  *	lookup by an oracle device, before the oracle's view
+ * @fills: oracle: what sec_tlb_fills() returned before the view
  * @x: receives the translation to access through
  * @call: per-call counters
  *
  * Fills @walked only if no invalidation raced its walk (the
  * fill-vs-invalidate argument of __mnsim_fill_ok()). An oracle device looks
- * up only if no invalidation ran since its view was taken (see
- * __mnsim_access_page()).
+ * up only if no invalidation ran since its view was taken, and judges a hit
+ * only on an entry inserted before the view (see __mnsim_access_page()).
  *
  * Context: Atomic. Caller holds the window lock of @va, then tlb.lock.
  * Return: MNSIM_HIT or MNSIM_FILLED (access through *@x before leaving the
@@ -1800,8 +1801,8 @@ static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
  */
 static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 			     bool write, const struct sec_tlb_xlate *walked,
-			     unsigned long seq, struct sec_tlb_xlate *x,
-			     struct mnsim_call *call)
+			     unsigned long seq, unsigned long fills,
+			     struct sec_tlb_xlate *x, struct mnsim_call *call)
 {
 	struct sec_tlb *tlb = &ctx->tlb;
 
@@ -1822,6 +1823,16 @@ static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 	if (ctx->oracle && sec_tlb_read_retry(tlb, seq))
 		return MNSIM_NEED_VIEW;
 	if (__sec_tlb_lookup(tlb, va, write ? SEC_TLB_W : SEC_TLB_R, x)) {
+		/*
+		 * Inserted after the view was taken: another thread's walk
+		 * saw a PTE the view may not have, one a fault set where the
+		 * view found none (a zap's refault), which needs no
+		 * invalidation and so bumps no sequence. The entry is what
+		 * the CPU maps now (no invalidation ran since its walk);
+		 * take a new view that sees it too.
+		 */
+		if (ctx->oracle && x->filled >= fills)
+			return MNSIM_NEED_VIEW;
 		call->hits++;
 		/* The access window is open: no hook of @va completes now. */
 		if (ctx->oracle)
@@ -1907,7 +1918,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	struct mnsim_cpu_view cpu = {};
 	struct sec_tlb_xlate x, walked;
 	unsigned int tries = 0;
-	unsigned long seq = 0;
+	unsigned long seq = 0, fills = 0;
 	bool have_walk = false;
 	int ret;
 
@@ -1937,18 +1948,28 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			 * after W's sample, so either E's fill failed or the
 			 * bump dropped E; or it came after our sample, and the
 			 * re-check fails: take a new view and look up again.
-			 * Fills and evictions need no bump: a fill inserts
-			 * what its walk saw, an eviction turns a hit into a
-			 * miss (a miss is filled from a walk, judged coherent).
+			 * Evictions need no bump: an eviction turns a hit into
+			 * a miss (a miss is filled from a walk, judged
+			 * coherent). Nor do fills, but the view must be older
+			 * than E: a PTE that goes from none to present (a
+			 * fault) is no invalidation, so an E inserted after
+			 * our view may map a page our view found none of, a
+			 * zap's refault by another thread: judged against
+			 * that view it would be case B. E's stamp
+			 * (sec_tlb_xlate.filled) against the insertion count
+			 * sampled here, before the sequence: E newer than the
+			 * view takes a new view (__mnsim_translate()). Seen
+			 * on 6.1 in oracle.ats.shared_device_no_violation.
 			 */
+			fills = sec_tlb_fills(tlb);
 			seq = sec_tlb_read_begin(tlb);
 			mnsim_oracle_begin(ctx, va, &cpu);
 		}
 		sec_tlb_window_open(tlb, win);
 		spin_lock(&tlb->lock);
 		ret = __mnsim_translate(ctx, va, write,
-					have_walk ? &walked : NULL, seq, &x,
-					call);
+					have_walk ? &walked : NULL, seq, fills,
+					&x, call);
 		spin_unlock(&tlb->lock);
 		if (ret == MNSIM_HIT || ret == MNSIM_FILLED)
 			ret = __mnsim_window_access(ctx, &x, ret, va, ubuf,

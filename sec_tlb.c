@@ -345,6 +345,9 @@ void __sec_tlb_insert(struct sec_tlb *tlb, const struct sec_tlb_xlate *x)
 	__sec_tlb_drop(tlb, x->va, last);
 	e = __sec_tlb_get_slot(tlb);
 	e->x = *x;
+	/* sec_tlb_fills() reads it without the lock. */
+	e->x.filled = tlb->fills;
+	WRITE_ONCE(tlb->fills, tlb->fills + 1);
 	e->gen = tlb->gen;
 	e->state = SEC_TLB_LIVE;
 	hlist_add_head(&e->hnode, sec_tlb_bucket(tlb, x->va, x->shift));

@@ -91,6 +91,9 @@
  * @perm: SEC_TLB_R and/or SEC_TLB_W
  * @pfn: first page frame number
  * @tag: opaque to the TLB; the device stores the identity of the page here
+ * @filled: set by the TLB at insertion, returned by a lookup: the value of
+ *	&sec_tlb.fills before this entry's insertion (see sec_tlb_fills());
+ *	ignored in a translation to insert
  */
 struct sec_tlb_xlate {
 	unsigned long va;
@@ -98,6 +101,7 @@ struct sec_tlb_xlate {
 	unsigned int perm;
 	unsigned long pfn;
 	unsigned long tag;
+	unsigned long filled;
 };
 
 /* Where a slot is; see struct sec_tlb_entry. */
@@ -183,6 +187,8 @@ struct sec_tlb_stats {
  *	is dropped. A fill samples it with sec_tlb_read_begin() before walking
  *	the page table and re-checks it under @lock with sec_tlb_read_retry().
  * @gen: generation; entries of an older generation are dead
+ * @fills: insertions since sec_tlb_init(); under @lock, read without it by
+ *	sec_tlb_fills()
  * @nr_live: live entries
  * @nr_pmd: live PMD-size entries; lookups and small invalidations probe
  *	for a PMD entry only when there is one
@@ -220,6 +226,7 @@ struct sec_tlb {
 	atomic_t nr_open;
 	unsigned long seq;
 	unsigned long gen;
+	unsigned long fills;
 	unsigned int nr_live;
 	unsigned int nr_pmd;
 	unsigned int capacity;
@@ -337,6 +344,23 @@ static inline unsigned long sec_tlb_read_begin(struct sec_tlb *tlb)
 	 */
 	smp_rmb();
 	return seq;
+}
+
+/**
+ * sec_tlb_fills() - sample the insertion count
+ * @tlb: the TLB
+ *
+ * An entry a later lookup returns with &sec_tlb_xlate.filled below the
+ * sample was inserted before it. Sample before sec_tlb_read_begin(), whose
+ * smp_rmb() orders this read too before the page-table reads that follow;
+ * a stale sample only makes more entries look newer than it.
+ *
+ * Context: Any context. Takes no lock.
+ * Return: the value to compare &sec_tlb_xlate.filled with.
+ */
+static inline unsigned long sec_tlb_fills(const struct sec_tlb *tlb)
+{
+	return READ_ONCE(tlb->fills);
 }
 
 /**

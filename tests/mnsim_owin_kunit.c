@@ -2,7 +2,8 @@
 /*
  * mnsim_owin: the coherence oracle's invalidation windows (struct mnsim_owin),
  * driven through the callbacks' own helpers: mnsim_owin_start(),
- * mnsim_owin_end(), mnsim_owin_hook() and __mnsim_owin_state().
+ * mnsim_owin_end(), mnsim_owin_hook() and __mnsim_owin_state(); and which
+ * hits the oracle judges against its view (__mnsim_translate()).
  *
  * Copyright (C) 2026 The mmu_notifier_sim authors
  *
@@ -175,12 +176,58 @@ static void mnsim_owin_overflow_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ow_state(ctx, OW_B), MNSIM_OWIN_NONE);
 }
 
+/*
+ * A hit on an entry inserted after the oracle's view takes a new view: the
+ * view may have found no PTE where another thread's fault then set one (a
+ * zap's refault), which is no invalidation and bumps no sequence. Judged
+ * against the old view, that entry was a false case B.
+ */
+static void mnsim_oracle_fill_after_view_test(struct kunit *test)
+{
+	struct mnsim_ctx *ctx = ow_ctx(test);
+	struct sec_tlb_xlate walked = {
+		.va = OW_A, .shift = PAGE_SHIFT, .perm = SEC_TLB_R, .pfn = 42,
+	};
+	struct mnsim_call call = {};
+	unsigned long fills, seq;
+	struct sec_tlb_xlate x;
+
+	KUNIT_ASSERT_EQ(test, sec_tlb_init(&ctx->tlb, 16), 0);
+	ctx->mode = MNSIM_MODE_ATS;
+
+	/* The view, then another thread's walk and fill. */
+	fills = sec_tlb_fills(&ctx->tlb);
+	seq = sec_tlb_read_begin(&ctx->tlb);
+	spin_lock(&ctx->tlb.lock);
+	KUNIT_EXPECT_EQ(test, __mnsim_translate(ctx, OW_A, false, &walked,
+						seq, 0, &x, &call),
+			MNSIM_FILLED);
+	KUNIT_EXPECT_EQ(test, __mnsim_translate(ctx, OW_A, false, NULL, seq,
+						fills, &x, &call),
+			MNSIM_NEED_VIEW);
+	spin_unlock(&ctx->tlb.lock);
+	KUNIT_EXPECT_EQ(test, call.hits, 0ULL);
+
+	/* A view taken after the fill judges the hit. */
+	fills = sec_tlb_fills(&ctx->tlb);
+	seq = sec_tlb_read_begin(&ctx->tlb);
+	spin_lock(&ctx->tlb.lock);
+	KUNIT_EXPECT_EQ(test, __mnsim_translate(ctx, OW_A, false, NULL, seq,
+						fills, &x, &call),
+			MNSIM_HIT);
+	spin_unlock(&ctx->tlb.lock);
+	KUNIT_EXPECT_EQ(test, x.pfn, 42UL);
+	KUNIT_EXPECT_EQ(test, call.hits, 1ULL);
+	sec_tlb_destroy(&ctx->tlb);
+}
+
 static struct kunit_case mnsim_owin_test_cases[] = {
 	KUNIT_CASE(mnsim_owin_cow_test),
 	KUNIT_CASE(mnsim_owin_zap_hook_after_end_test),
 	KUNIT_CASE(mnsim_owin_pending_closes_test),
 	KUNIT_CASE(mnsim_owin_overlap_test),
 	KUNIT_CASE(mnsim_owin_overflow_test),
+	KUNIT_CASE(mnsim_oracle_fill_after_view_test),
 	{}
 };
 
