@@ -435,14 +435,17 @@ struct mnsim_call {
 
 /**
  * struct mnsim_cpu_view - the CPU page table's translation of one address
- * @page: the page mapped there, referenced; NULL when nothing is mapped
+ * @pfn: the page frame mapped there, when @mapped; the view holds no
+ *	reference on it (see mnsim_oracle_view())
+ * @mapped: a page is mapped there
  * @writable: the CPU may write it without a fault
  * @unknown: the page table could not be read without faulting (a hugetlb
  *	page that GUP-fast did not map, on 6.1: mnsim_gup_nofault()); the
  *	oracle gives no verdict
  */
 struct mnsim_cpu_view {
-	struct page *page;
+	unsigned long pfn;
+	bool mapped;
 	bool writable;
 	bool unknown;
 };
@@ -1589,42 +1592,59 @@ static bool __mnsim_fill_ok(struct mnsim_ctx *ctx, unsigned long va,
 
 /* ---- the coherence oracle ------------------------------------------- */
 
+/* The view maps @page (referenced by GUP): keep its pfn, drop the reference. */
+static void mnsim_view_set(struct mnsim_cpu_view *cpu, struct page *page,
+			   bool writable)
+{
+	cpu->pfn = page_to_pfn(page);
+	cpu->mapped = true;
+	cpu->writable = writable;
+	put_page(page);
+}
+
 /**
- * mnsim_oracle_begin() - translate @va on the CPU page table, before an access
+ * mnsim_oracle_view() - translate @va on the CPU page table, before an access
  * @ctx: the device
  * @va: the device address
- * @cpu: receives the translation; release it with mnsim_oracle_end()
+ * @cpu: receives the translation
  *
  * The translation is taken *before* the access: an access that raced an
  * invalidation was legal, since the invalidation waited for it (the access
  * window). Never faults (mnsim_gup_nofault()), so it does not change what
- * it checks, and holds a reference so the page it reports cannot be freed
- * meanwhile.
- * Without the mmap_lock where GUP-fast can (mnsim_walk_lockless()), so that
- * the oracle does not keep the device from translating while a writer of
- * the lock is parked.
+ * it checks. Without the mmap_lock where GUP-fast can
+ * (mnsim_walk_lockless()), so that the oracle does not keep the device from
+ * translating while a writer of the lock is parked.
+ *
+ * The view keeps the pfn and drops GUP's reference at once, so that the
+ * oracle does not change what it observes for longer than GUP takes: a page
+ * reference makes KSM's write_protect_page() refuse to merge and migration
+ * retry. The pfn stays meaningful until the lookup without a reference: a
+ * page the view saw is freed only after an invalidation of it, which bumps
+ * the sequence the lookup re-checks (the device's flush: SOFT at range
+ * start, DEFER at range end, ATS in the hook, each before the free), and a
+ * kernel that frees a page without it is what the DMA's identity check
+ * refuses (case A). What remains: GUP's transient reference, and the locked
+ * path's FOLL_TOUCH (the accessed bit; the dirty bit for the write view),
+ * taken only where GUP-fast gives up.
  *
  * Context: Process context; unless the lockless walk succeeds, takes the
  * bound mm's mmap_lock for read. Caller must not hold tlb.lock.
  */
-static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
-			       struct mnsim_cpu_view *cpu)
+static void mnsim_oracle_view(struct mnsim_ctx *ctx, unsigned long va,
+			      struct mnsim_cpu_view *cpu)
 {
 	struct mm_struct *mm = ctx->mm;
 	struct page *page;
 	int locked = 1;
 	long got;
 
-	cpu->page = NULL;
-	cpu->writable = false;
-	cpu->unknown = false;
+	*cpu = (struct mnsim_cpu_view){};
 	if (mnsim_walk_lockless(ctx, va, FOLL_WRITE, &page)) {
-		cpu->page = page;
-		cpu->writable = true;
+		mnsim_view_set(cpu, page, true);
 		return;
 	}
 	if (mnsim_walk_lockless(ctx, va, 0, &page)) {
-		cpu->page = page;
+		mnsim_view_set(cpu, page, false);
 		return;
 	}
 	if (!mmget_not_zero(mm))
@@ -1634,43 +1654,49 @@ static void mnsim_oracle_begin(struct mnsim_ctx *ctx, unsigned long va,
 		return;
 	}
 	got = mnsim_gup_nofault(mm, va, FOLL_WRITE, &page, &locked);
-	if (got == 1) {
-		cpu->page = page;
-		cpu->writable = true;
-	} else if (got == -EOPNOTSUPP) {
+	if (got == 1)
+		mnsim_view_set(cpu, page, true);
+	else if (got == -EOPNOTSUPP)
 		cpu->unknown = true;
-	} else if (locked && mnsim_gup_nofault(mm, va, 0, &page,
-					       &locked) == 1) {
-		cpu->page = page;
-	}
+	else if (locked && mnsim_gup_nofault(mm, va, 0, &page, &locked) == 1)
+		mnsim_view_set(cpu, page, false);
 	if (locked)
 		mmap_read_unlock(mm);
 	mmput(mm);
 }
 
-static void mnsim_oracle_end(struct mnsim_cpu_view *cpu)
+/*
+ * Same content as the page at @pfn? @a is referenced by the caller; the page
+ * at @pfn is referenced here, and differs if it was freed.
+ */
+static bool mnsim_pages_identical(struct page *a, unsigned long pfn)
 {
-	if (cpu->page)
-		put_page(cpu->page);
-	cpu->page = NULL;
-}
+	struct page *b = pfn_to_online_page(pfn);
+	struct folio *folio;
+	void *ka, *kb;
+	bool same;
 
-/* Same content? Both pages are referenced by the caller. */
-static bool mnsim_pages_identical(struct page *a, struct page *b)
-{
-	void *ka = kmap_local_page(a);
-	void *kb = kmap_local_page(b);
-	bool same = !memcmp(ka, kb, PAGE_SIZE);
-
-	kunmap_local(kb);
-	kunmap_local(ka);
+	if (!b)
+		return false;
+	folio = page_folio(b);
+	if (!folio_try_get(folio))
+		return false;
+	same = page_folio(b) == folio;
+	if (same) {
+		ka = kmap_local_page(a);
+		kb = kmap_local_page(b);
+		same = !memcmp(ka, kb, PAGE_SIZE);
+		kunmap_local(kb);
+		kunmap_local(ka);
+	}
+	folio_put(folio);
 	return same;
 }
 
 /**
  * __mnsim_oracle_judge() - classify an access through a cached translation
  * @x: the device's translation (4 KiB)
- * @cpu: the CPU's, from mnsim_oracle_begin()
+ * @cpu: the CPU's, from mnsim_oracle_view()
  * @write: the access is a device write
  * @owin: the invalidation windows of the address at the lookup
  *
@@ -1719,7 +1745,7 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 	struct folio *folio;
 	struct page *old;
 
-	if (cpu->page && page_to_pfn(cpu->page) == x->pfn)
+	if (cpu->mapped && cpu->pfn == x->pfn)
 		return write && !cpu->writable ? allowed :
 						 MNSIM_VERDICT_COHERENT;
 	if (cpu->unknown)
@@ -1732,12 +1758,12 @@ static unsigned int __mnsim_oracle_judge(const struct sec_tlb_xlate *x,
 		return MNSIM_VERDICT_VIOLATION_A;	/* freed */
 	if (page_folio(old) != folio || mnsim_folio_tag(folio, old) != x->tag)
 		verdict = MNSIM_VERDICT_VIOLATION_A;	/* freed and reused */
-	else if (!cpu->page)
+	else if (!cpu->mapped)
 		verdict = allowed;			/* unmapped, not freed */
 	else if (owin == MNSIM_OWIN_UNFLUSHED)
 		verdict = MNSIM_VERDICT_STALE_ALLOWED;	/* refault, unflushed */
 	else if (!write && !cpu->writable &&
-		 mnsim_pages_identical(old, cpu->page))
+		 mnsim_pages_identical(old, cpu->pfn))
 		verdict = allowed;			/* KSM */
 	folio_put(folio);
 	return verdict;
@@ -1766,10 +1792,9 @@ static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
 	struct mnsim_cpu_view cpu;
 	bool same;
 
-	mnsim_oracle_begin(ctx, va, &cpu);
+	mnsim_oracle_view(ctx, va, &cpu);
 	/* Unknown (6.1 hugetlb): drop it and walk again, as for a relabel. */
-	same = cpu.unknown || (cpu.page && page_to_pfn(cpu.page) == x->pfn);
-	mnsim_oracle_end(&cpu);
+	same = cpu.unknown || (cpu.mapped && cpu.pfn == x->pfn);
 	sec_tlb_invalidate(&ctx->tlb, x->va, x->va + PAGE_SIZE);
 	if (same)
 		return 0;
@@ -1963,7 +1988,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			 */
 			fills = sec_tlb_fills(tlb);
 			seq = sec_tlb_read_begin(tlb);
-			mnsim_oracle_begin(ctx, va, &cpu);
+			mnsim_oracle_view(ctx, va, &cpu);
 		}
 		sec_tlb_window_open(tlb, win);
 		spin_lock(&tlb->lock);
@@ -1975,7 +2000,6 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			ret = __mnsim_window_access(ctx, &x, ret, va, ubuf,
 						    len, write, &cpu, call);
 		sec_tlb_window_close(tlb, win);
-		mnsim_oracle_end(&cpu);
 
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&
 		    ret != MNSIM_NEED_VERIFY && ret != MNSIM_NEED_VIEW)
