@@ -1169,8 +1169,8 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
  * struct mnsim_lockless_req - one GUP-fast walk run by &mnsim_ctx.walker
  * @work: queued on the walker
  * @done: completed by the walker
- * @mm: the address space to walk; the requester holds a reference on its
- *	users (mmget) until @done
+ * @mm: the address space to walk; the device's binding keeps it allocated
+ *	(mmgrab)
  * @va: address to translate
  * @gup_flags: FOLL_WRITE or 0
  * @page: the page, referenced, when @ok
@@ -1188,10 +1188,14 @@ struct mnsim_lockless_req {
 
 /*
  * The walker's side of mnsim_walk_lockless(). kthread_use_mm() makes @mm
- * this kthread's address space: its CPU is in the mm's cpumask, so the TLB
- * shootdown that precedes the freeing of a page table (or the RCU grace
- * period of MMU_GATHER_RCU_TABLE_FREE) waits for GUP-fast's interrupts-off
- * section here exactly as for a thread of that process.
+ * this kthread's address space, for the walk only and with a reference on
+ * its users, taken here: had each requester held one while it waited in the
+ * queue, overlapping requests could keep a dying process's mm from ever
+ * reaching exit_mmap() (stress.binder_exits_under_load caught that). Its
+ * CPU is then in the mm's cpumask, so the TLB shootdown that precedes the
+ * freeing of a page table (or the RCU grace period of
+ * MMU_GATHER_RCU_TABLE_FREE) waits for GUP-fast's interrupts-off section
+ * here exactly as for a thread of that process.
  *
  * Context: the walker kthread; process context. Takes no lock.
  */
@@ -1200,10 +1204,15 @@ static void mnsim_lockless_fn(struct kthread_work *work)
 	struct mnsim_lockless_req *req =
 		container_of(work, struct mnsim_lockless_req, work);
 
-	kthread_use_mm(req->mm);
-	req->ok = get_user_pages_fast_only(req->va, 1, req->gup_flags,
-					   &req->page) == 1;
-	kthread_unuse_mm(req->mm);
+	req->ok = false;
+	if (mmget_not_zero(req->mm)) {
+		kthread_use_mm(req->mm);
+		req->ok = get_user_pages_fast_only(req->va, 1, req->gup_flags,
+						   &req->page) == 1;
+		kthread_unuse_mm(req->mm);
+		/* The last user: the teardown runs elsewhere. */
+		mmput_async(req->mm);
+	}
 	complete(&req->done);
 }
 
@@ -1273,14 +1282,13 @@ static bool mnsim_walk_lockless(struct mnsim_ctx *ctx, unsigned long va,
 	if (ctx->mm == current->mm)
 		return get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
 	w = mnsim_walker(ctx);
-	if (!w || !mmget_not_zero(ctx->mm))
+	if (!w)
 		return false;
 	kthread_init_work(&req.work, mnsim_lockless_fn);
 	init_completion(&req.done);
 	kthread_queue_work(w, &req.work);
 	/* Bounded: GUP-fast neither faults nor waits for a lock. */
 	wait_for_completion(&req.done);
-	mmput(ctx->mm);
 	*page = req.page;
 	return req.ok;
 }
