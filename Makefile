@@ -97,6 +97,27 @@ litmus:
 docs:
 	tools/testing/docs.sh
 
+# A test kernel from your source tree, with your patches: prints its build
+# directory. SRC=<linux tree> [PATCHES="a.patch b.patch"] [CONFIG=test|debug]
+CONFIG ?= test
+kernel:
+	@test -n "$(SRC)" || { echo "make kernel: SRC=<linux source tree> is required" >&2; exit 2; }
+	@$(VM)/build-kernel.sh --src "$(SRC)" --config $(CONFIG) \
+		$(foreach p,$(PATCHES),--patch "$(p)")
+
+# The whole suite on your kernel: KBUILD=<build dir>, or SRC=<tree>
+# [PATCHES=...] [CONFIG=...] to build it first. Exit 0 clean, 1 violation,
+# 2 preflight/build failure.
+check-kernel:
+	@tools/testing/check-kernel.sh $(if $(KBUILD),KBUILD="$(KBUILD)") \
+		$(if $(SRC),SRC="$(SRC)") $(if $(PATCHES),PATCHES="$(PATCHES)") \
+		CONFIG=$(CONFIG)
+
+# The mutant catalogue (tools/testing/mutants/): every broken kernel caught
+# in ATS, the unpatched bases clean. make check runs it too.
+check-mutants:
+	@tools/testing/check-mutants.sh
+
 # Everything CI runs; ends with one "N passed, N failed" line.
 check:
 	@CHECKPATCH_FILES="$(CHECKPATCH_FILES)" tools/testing/check.sh
@@ -107,4 +128,5 @@ check-debug:
 	tools/testing/check-debug.sh
 
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
-	checkpatch vm-test demo kunit bench docs litmus check check-debug
+	checkpatch vm-test demo kunit bench docs litmus check check-debug kernel \
+	check-kernel check-mutants

@@ -47,6 +47,8 @@ all_steps() {
 	for kver in 6.1 6.12; do
 		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 	done
+	# a kernel built from source, unpatched and with each mutant
+	step mutants tools/testing/check-mutants.sh
 	# KUnit: UML on both kernels; x86_64 (QEMU) on 6.12, where UML never calls
 	# the secondary-TLB hook.
 	step kunit-um-6.1 tools/testing/kunit/run-kunit.sh 6.1

@@ -20,6 +20,7 @@ KVER=${1:-}
 check_kver "$KVER"
 case "$KVER" in
 *-debug) exec "$VM_DIR/build-debug-kernel.sh" "${KVER%-debug}" ;;
+kb-*) echo "$CACHE/kernels/$KVER.env"; exit 0 ;;
 esac
 ENV_FILE=$CACHE/kernels/$KVER.env
 

@@ -143,9 +143,12 @@ with_lock() {
 
 # A kernel flavour: Debian's own 6.1 or 6.12 kernel, or 6.1-debug/6.12-debug,
 # built from Debian's linux-source with debug.config (build-debug-kernel.sh).
+# A kb-<hash> flavour is a build tree check-kernel.sh registered (its env
+# file in $CACHE/kernels).
 check_kver() {
 	case "${1:-}" in
 	6.1 | 6.12 | 6.1-debug | 6.12-debug) ;;
+	kb-*) [ -f "$CACHE/kernels/$1.env" ] || die "no $CACHE/kernels/$1.env (run check-kernel.sh)" ;;
 	*) die "KVER must be 6.1 or 6.12 (Debian's kernels) or 6.1-debug or 6.12-debug (debug builds of their source) (got '${1:-}')" ;;
 	esac
 }
