@@ -1174,6 +1174,8 @@ static unsigned long mnsim_folio_tag(struct folio *folio, struct page *page)
  * @va: address to translate
  * @gup_flags: FOLL_WRITE or 0
  * @page: the page, referenced, when @ok
+ * @want_writable: try for write first, then for read (the oracle's view)
+ * @writable: with @want_writable, the write attempt mapped @va
  * @ok: GUP-fast mapped @va
  */
 struct mnsim_lockless_req {
@@ -1183,8 +1185,28 @@ struct mnsim_lockless_req {
 	unsigned long va;
 	unsigned int gup_flags;
 	struct page *page;
+	bool want_writable;
+	bool writable;
 	bool ok;
 };
+
+/*
+ * GUP-fast of one page of the current address space: for @gup_flags, or,
+ * with @writable, for write and, failing that, for read (*@writable says
+ * which), so that the oracle's view costs one trip to the walker.
+ */
+static bool mnsim_gup_fast(unsigned long va, unsigned int gup_flags,
+			   struct page **page, bool *writable)
+{
+	if (writable) {
+		*writable = get_user_pages_fast_only(va, 1, FOLL_WRITE,
+						     page) == 1;
+		if (*writable)
+			return true;
+		gup_flags = 0;
+	}
+	return get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
+}
 
 /*
  * The walker's side of mnsim_walk_lockless(). kthread_use_mm() makes @mm
@@ -1207,8 +1229,9 @@ static void mnsim_lockless_fn(struct kthread_work *work)
 	req->ok = false;
 	if (mmget_not_zero(req->mm)) {
 		kthread_use_mm(req->mm);
-		req->ok = get_user_pages_fast_only(req->va, 1, req->gup_flags,
-						   &req->page) == 1;
+		req->ok = mnsim_gup_fast(req->va, req->gup_flags, &req->page,
+					 req->want_writable ? &req->writable :
+							      NULL);
 		kthread_unuse_mm(req->mm);
 		/* The last user: the teardown runs elsewhere. */
 		mmput_async(req->mm);
@@ -1245,12 +1268,68 @@ static struct kthread_worker *mnsim_walker(struct mnsim_ctx *ctx)
 	return w;
 }
 
+static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
+			      unsigned int gup_flags, struct page **page,
+			      int *locked);
+
+/**
+ * mnsim_walk_trylock() - another process's page table, if its lock is free
+ * @mm: the bound address space, not the caller's
+ * @va: address to translate
+ * @gup_flags: FOLL_WRITE or 0; ignored with @writable
+ * @page: receives the page, referenced
+ * @writable: as for mnsim_walk_lockless()
+ *
+ * GUP under the mmap_lock taken with a trylock, which never waits: when no
+ * writer holds or waits for the lock this costs no trip to the walker
+ * kthread (on the 6.12 debug kernel, the walker for every walk and view
+ * made mnsim attach scan 6 times fewer pages, and its DEFER control
+ * missed every window); when one does (a parked mprotect, mremap, fork),
+ * the walker translates instead. The locked GUP sets the accessed bit, and
+ * for a write the dirty bit (FOLL_TOUCH), as GUP-fast does not.
+ *
+ * Context: Process context. Takes the mmap_lock of @mm for read, only if
+ * free.
+ * Return: 1 if @page is set, 0 if nothing is mapped that GUP could take
+ * without a fault, -EAGAIN if the lock was contended or GUP cannot look
+ * the page up without faulting (6.1 hugetlb): ask GUP-fast.
+ */
+static int mnsim_walk_trylock(struct mm_struct *mm, unsigned long va,
+			      unsigned int gup_flags, struct page **page,
+			      bool *writable)
+{
+	int locked = 1, ret = -EAGAIN;
+	long got;
+
+	if (!mmget_not_zero(mm))
+		return 0;
+	if (!mmap_read_trylock(mm))
+		goto out;
+	if (writable) {
+		got = mnsim_gup_nofault(mm, va, FOLL_WRITE, page, &locked);
+		*writable = got == 1;
+		if (got != 1 && got != -EOPNOTSUPP && locked)
+			got = mnsim_gup_nofault(mm, va, 0, page, &locked);
+	} else {
+		got = mnsim_gup_nofault(mm, va, gup_flags, page, &locked);
+	}
+	if (locked)
+		mmap_read_unlock(mm);
+	if (got != -EOPNOTSUPP)
+		ret = got == 1;
+out:
+	mmput(mm);
+	return ret;
+}
+
 /**
  * mnsim_walk_lockless() - a translation request that takes no mmap_lock
  * @ctx: the device, bound
  * @va: address to translate
- * @gup_flags: FOLL_WRITE or 0
+ * @gup_flags: FOLL_WRITE or 0; ignored with @writable
  * @page: receives the page, referenced
+ * @writable: if not NULL, try for write, then for read, and say which
+ *	mapped (mnsim_gup_fast())
  *
  * An IOMMU walks the page table without the mmap_lock, so it translates
  * also while an invalidation that holds the lock for write (mprotect,
@@ -1259,28 +1338,37 @@ static struct kthread_worker *mnsim_walker(struct mnsim_ctx *ctx)
  * it cannot map without the VMA (not present, not writable for a write, the
  * zero page, special or device mappings). GUP-fast walks the current
  * task's address space: when the caller's is the bound one (a device bound
- * to itself, KUnit's kthread_use_mm()) it runs here; for a caller in
+ * to itself, KUnit's kthread_use_mm()) it runs here. For a caller in
  * another address space (a device bound to another process, or passed to
- * one) the device's walker kthread adopts the bound mm and runs it
- * (mnsim_lockless_fn()), as the IOMMU's walker is not a thread of the
- * process either.
+ * one): GUP under that mm's mmap_lock if a trylock gets it
+ * (mnsim_walk_trylock()), else the device's walker kthread adopts the
+ * bound mm and runs GUP-fast (mnsim_lockless_fn()), as the IOMMU's walker
+ * is not a thread of the process either. Neither waits for a writer of the
+ * lock.
  *
- * Context: Process context; may sleep waiting for the walker, which takes
- * no lock. Caller holds bind_rwsem for read and must not hold tlb.lock.
+ * Context: Process context; may take the bound mm's mmap_lock for read
+ * with a trylock, and sleep waiting for the walker, which takes no lock.
+ * Caller holds bind_rwsem for read and must not hold tlb.lock.
  * Return: true if @page is set.
  */
 static bool mnsim_walk_lockless(struct mnsim_ctx *ctx, unsigned long va,
-				unsigned int gup_flags, struct page **page)
+				unsigned int gup_flags, struct page **page,
+				bool *writable)
 {
 	struct mnsim_lockless_req req = {
 		.mm = ctx->mm,
 		.va = va,
 		.gup_flags = gup_flags,
+		.want_writable = !!writable,
 	};
 	struct kthread_worker *w;
+	int ret;
 
 	if (ctx->mm == current->mm)
-		return get_user_pages_fast_only(va, 1, gup_flags, page) == 1;
+		return mnsim_gup_fast(va, gup_flags, page, writable);
+	ret = mnsim_walk_trylock(ctx->mm, va, gup_flags, page, writable);
+	if (ret >= 0)
+		return ret;
 	w = mnsim_walker(ctx);
 	if (!w)
 		return false;
@@ -1290,6 +1378,8 @@ static bool mnsim_walk_lockless(struct mnsim_ctx *ctx, unsigned long va,
 	/* Bounded: GUP-fast neither faults nor waits for a lock. */
 	wait_for_completion(&req.done);
 	*page = req.page;
+	if (writable)
+		*writable = req.writable;
 	return req.ok;
 }
 
@@ -1368,7 +1458,7 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	long got;
 
 	this_cpu_inc(ctx->cnt->walks);
-	if (mnsim_walk_lockless(ctx, va, gup_flags, &page))
+	if (mnsim_walk_lockless(ctx, va, gup_flags, &page, NULL))
 		goto translated;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
@@ -1643,16 +1733,13 @@ static void mnsim_oracle_view(struct mnsim_ctx *ctx, unsigned long va,
 {
 	struct mm_struct *mm = ctx->mm;
 	struct page *page;
+	bool writable;
 	int locked = 1;
 	long got;
 
 	*cpu = (struct mnsim_cpu_view){};
-	if (mnsim_walk_lockless(ctx, va, FOLL_WRITE, &page)) {
-		mnsim_view_set(cpu, page, true);
-		return;
-	}
-	if (mnsim_walk_lockless(ctx, va, 0, &page)) {
-		mnsim_view_set(cpu, page, false);
+	if (mnsim_walk_lockless(ctx, va, 0, &page, &writable)) {
+		mnsim_view_set(cpu, page, writable);
 		return;
 	}
 	if (!mmget_not_zero(mm))
