@@ -75,4 +75,36 @@
 	get_user_pages_remote(mm, start, nr_pages, gup_flags, pages, NULL, locked)
 #endif
 
+/*
+ * 7.x, the exec_state series (Christian Brauner, 2026;
+ * include/linux/sched/exec_state.h): the user namespace an execve grants
+ * its address space moved, with dumpability, from the mm (mm->user_ns and
+ * MMF_DUMPABLE_MASK of mm->flags) to the task's RCU-protected ->exec_state.
+ * Its accessor task_exec_state_rcu() is not exported, so
+ * mnsim_exec_user_ns() dereferences the pointer as the accessor does. The
+ * packaged source has no history and no commit id was reachable to date the
+ * merge by, so the block tests what the series removed: MMF_DUMPABLE_MASK
+ * (sparse 0.6.4 cannot parse __has_include).
+ *
+ * Context: rcu_read_lock() held; @task and @mm pinned. The namespace lives
+ * as long as the exec_state (7.x) or the mm (older): take a reference before
+ * leaving the RCU section.
+ */
+#include <linux/sched/coredump.h>
+#ifdef MMF_DUMPABLE_MASK
+static inline struct user_namespace *
+mnsim_exec_user_ns(struct task_struct *task, struct mm_struct *mm)
+{
+	return mm->user_ns;
+}
+#else
+#include <linux/sched/exec_state.h>
+
+static inline struct user_namespace *
+mnsim_exec_user_ns(struct task_struct *task, struct mm_struct *mm)
+{
+	return rcu_dereference(task->exec_state)->user_ns;
+}
+#endif
+
 #endif /* _MNSIM_COMPAT_H */

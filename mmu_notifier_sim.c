@@ -2247,19 +2247,28 @@ static int mnsim_access(struct mnsim_ctx *ctx, u64 va, u64 len, u64 ubuf,
 /*
  * Binding another process. A module cannot call ptrace_may_access(), so we
  * ask for the capability with which it lets any tracer through its own
- * checks: CAP_SYS_PTRACE over the target's credentials and over its address
- * space (which covers a non-dumpable target). Same-uid callers without the
- * capability are refused, which ptrace would allow. LSM hooks (Yama's
- * ptrace_scope=3 refuses even CAP_SYS_PTRACE) are not consulted; the device
- * node is 0600, so only its owner (root) can reach this at all.
+ * checks: CAP_SYS_PTRACE over the target's credentials and over the user
+ * namespace its exec granted its address space (mnsim_exec_user_ns()), which
+ * covers a non-dumpable target. Same-uid callers without the capability are
+ * refused, which ptrace would allow. LSM hooks (Yama's ptrace_scope=3 refuses
+ * even CAP_SYS_PTRACE) are not consulted; the device node is 0600, so only
+ * its owner (root) can reach this at all.
+ *
+ * Context: Process context; @task and @mm pinned. Takes rcu_read_lock() to
+ * take a reference on the exec namespace.
  */
 static bool mnsim_may_attach(struct task_struct *task, struct mm_struct *mm)
 {
 	const struct cred *tcred = get_task_cred(task);
+	struct user_namespace *exec_ns;
 	bool ok;
 
+	rcu_read_lock();
+	exec_ns = get_user_ns(mnsim_exec_user_ns(task, mm));
+	rcu_read_unlock();
 	ok = ns_capable(tcred->user_ns, CAP_SYS_PTRACE) &&
-	     ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	     ns_capable(exec_ns, CAP_SYS_PTRACE);
+	put_user_ns(exec_ns);
 	put_cred(tcred);
 	return ok;
 }

@@ -10,7 +10,10 @@
 # unpatched kernel must pass with no violation (check-kernel.sh exit 0);
 # each mutant is built on the same O= tree (build-kernel.sh, incremental)
 # and must be caught: check-kernel.sh exits 1 and its report marks the
-# named scenario failed in ATS.  Prints a table (mutant, expected class,
+# named scenario failed in ATS, with the expected verdict class from the
+# ATS run's counters (A: a page freed under the device, case A or an
+# access refused for it; B: a case-B verdict of the oracle or of the
+# test's data check).  Prints a table (mutant, expected class,
 # result, first violating scenario) and "P passed, F failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
@@ -46,12 +49,18 @@ for m in "${MUTANTS[@]}"; do
 	tools/testing/check-kernel.sh SRC="$src" PATCHES="$(realpath "$m")" >"$log" 2>&1
 	rc=$?
 	viol=$(grep -m1 '^VIOLATION in' "$log" || echo "-")
-	res="not caught (exit $rc)"
-	if [ "$rc" = 1 ] && grep -qE "^${by%%.*}\.${by#*.} +FAIL " "$log"; then
-		res="caught"
-		pass=$((pass + 1))
-	else
+	# the named scenario's report row: ATS result first, verdict class last
+	row=$(grep -m1 -E "^${by%%.*}\.${by#*.} " "$log" || true)
+	read -r _ ats _ _ _ _ _ _ _ _ class <<<"${row:-x - - - - - - - - - -}"
+	if [ "$rc" != 1 ] || [ "$ats" != FAIL ]; then
+		res="not caught (exit $rc)"
 		fail=$((fail + 1))
+	elif [ "$class" != "$expect" ]; then
+		res="caught, class $class"
+		fail=$((fail + 1))
+	else
+		res="caught, class $class"
+		pass=$((pass + 1))
 	fi
 	rows+=("$(printf '%-40s %-6s %-18s %s' "$name" "$expect" "$res" "$viol")")
 done

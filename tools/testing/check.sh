@@ -47,6 +47,13 @@ all_steps() {
 	for kver in 6.1 6.12; do
 		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 	done
+	# Debian unstable's newest linux-source, built with test.config and
+	# gcc-12 (KVER=latest): skipped, loudly, only when unstable is
+	# unreachable and nothing is cached; a cached one serves offline.
+	if step kernel-latest "$VM/fetch-kernel.sh" latest; then
+		step build-w1-sparse-latest "$VM/build-module.sh" latest
+		step kselftest-latest "$VM/vm-test.sh" latest
+	fi
 	# a kernel built from source, unpatched and with mutant (a); the whole
 	# catalogue (6.12's mutants need a second kernel) is make check-mutants
 	step mutants tools/testing/check-mutants.sh \

@@ -8,10 +8,10 @@
 #
 # Debian 12 has no herdtools7. Newer Debian does: the herdtools7 deb and the
 # libc6 and libgmp10 debs it needs (glibc 2.42) come from Debian unstable
-# through a private apt configuration in $CACHE/apt-sid (its own sources
-# list, lists and archives: the system's apt sources are never changed, no
-# architecture is added) and are unpacked into $CACHE/herdtools7; herd7 runs
-# under that glibc's own dynamic loader. Idempotent; a warm run downloads
+# through the private apt configuration in $CACHE/apt-sid (lib.sh, sid_apt:
+# its own sources list, lists and archives; the system's apt sources are
+# never changed, no architecture is added) and are unpacked into
+# $CACHE/herdtools7; herd7 runs under that glibc's own dynamic loader. Idempotent; a warm run downloads
 # nothing.
 # stdout: one line per test, then "litmus: P passed, F failed".
 set -euo pipefail
@@ -24,18 +24,11 @@ RT=$HERD/rt/usr/lib/x86_64-linux-gnu
 BIN=$HERD/root/usr/bin/herd7
 
 fetch_herd() {
-	local apt=$CACHE/apt-sid opts
-	mkdir -p "$apt/etc" "$apt/lists/partial" "$apt/archives/partial"
-	echo "deb http://deb.debian.org/debian sid main" >"$apt/etc/sources.list"
-	opts=(-o Dir::Etc::sourcelist="$apt/etc/sources.list" -o Dir::Etc::sourceparts=-
-		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt"
-		-o Dir::Cache::archives="$apt/archives" -o APT::Sandbox::User=root)
-	setup_run "apt-get update (Debian unstable, private lists for herdtools7)" \
-		apt-get "${opts[@]}" update -q || die "apt-get update of $apt failed"
+	sid_update_once || die "apt-get update of $SID_APT failed (Debian unstable unreachable?)"
 	rm -rf "$HERD.tmp"
 	mkdir -p "$HERD.tmp/debs"
 	(cd "$HERD.tmp/debs" && setup_run "downloading herdtools7 libc6 libgmp10 (Debian unstable)" \
-		apt-get "${opts[@]}" download herdtools7 libc6 libgmp10) ||
+		sid_apt download herdtools7 libc6 libgmp10) ||
 		die "apt-get download of herdtools7 failed"
 	dpkg-deb -x "$HERD.tmp"/debs/herdtools7_*.deb "$HERD.tmp/root"
 	for d in "$HERD.tmp"/debs/libc6_*.deb "$HERD.tmp"/debs/libgmp10_*.deb; do

@@ -7,7 +7,11 @@
 #   step NAME CMD...   run one suite with its whole output in $LOGDIR/NAME.log;
 #                      count it: a step that prints its own
 #                      "P passed, F failed" line is counted by it; any other
-#                      step counts as one test that passes when it exits 0
+#                      step counts as one test that passes when it exits 0.
+#                      Exit 77 is a skip: neither passed nor failed, its
+#                      reason (the log's last line) on the terminal and in
+#                      the table. Returns the step's exit status (0 when
+#                      only counting), so that later steps can depend on it
 #   steps_report       print a table with one row per step (passed, failed,
 #                      seconds), then "N passed, N failed" summed over all
 #                      steps; returns non-zero on any failure
@@ -57,6 +61,11 @@ step() {
 	"$@" 2>&1 | tee -a "$log" | _step_progress
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ "$rc" -eq 77 ]; then
+		echo "--- $name SKIPPED: $(tail -n 1 "$log")"
+		summary+=("$name 0 0 $(($(date +%s) - t0)) $rc")
+		return "$rc"
+	fi
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
 		p=${BASH_REMATCH[1]}
 		f=${BASH_REMATCH[2]}
@@ -77,6 +86,7 @@ step() {
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	summary+=("$name $p $f $(($(date +%s) - t0)) $rc")
+	return "$rc"
 }
 
 steps_report() {
@@ -86,7 +96,9 @@ steps_report() {
 	printf '%-28s %7s %7s %8s\n' step passed failed seconds
 	for row in "${summary[@]}"; do
 		read -r name p f secs rc <<<"$row"
-		if [ "$rc" -ne 0 ]; then
+		if [ "$rc" -eq 77 ]; then
+			printf '%-28s %7s %7s %8s   (skipped)\n' "$name" - - "$secs"
+		elif [ "$rc" -ne 0 ]; then
 			printf '%-28s %7s %7s %8s   (exit %s)\n' "$name" "$p" "$f" "$secs" "$rc"
 		else
 			printf '%-28s %7s %7s %8s\n' "$name" "$p" "$f" "$secs"

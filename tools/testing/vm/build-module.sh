@@ -6,9 +6,11 @@
 # fresh $CACHE/build/<krel>/module/ and runs
 #   make -C $KDIR M=<that dir> W=1 C=1 [CHECK=$CHECK] MAKE_ARG... modules
 # C=1 runs sparse on every file (the copy is fresh, so every file is checked).
-# Env: CHECK (sparse by default), JOBS (default: nproc).
-# Log: $CACHE/build/<krel>/build.log.  Fails on a build error and on any
-# `warning:`/`error:` line (compiler, W=1, sparse, modpost).
+# Env: CHECK (default: lib.sh's pick_sparse, bookworm's sparse unless the
+# tree's checker validation refuses it), JOBS (default: nproc).
+# Log: $CACHE/build/<krel>/build.log.  Fails on a build error, on any
+# `warning:`/`error:` line (compiler, W=1, sparse, modpost), and when Kbuild
+# says it skipped sparse.
 # stdout: the .ko path(s) only.  Logs: stderr.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -43,9 +45,8 @@ shopt -u nullglob
 [ "${#srcs[@]}" -eq 0 ] || cp "${srcs[@]}" "$MOD/"
 [ ! -d "$REPO_ROOT/include" ] || cp -r "$REPO_ROOT/include" "$MOD/"
 
-args=(-C "$KDIR" M="$MOD" W=1 C=1 -j"${JOBS:-$(nproc)}")
-[ -z "${CHECK:-}" ] || args+=(CHECK="$CHECK")
-args+=("$@" modules)
+args=(-C "$KDIR" M="$MOD" W=1 C=1 -j"${JOBS:-$(nproc)}"
+	CHECK="${CHECK:-$(pick_sparse "$KDIR")}" "$@" modules)
 rc=0
 # the command heads its log, not the terminal
 echo "make ${args[*]}" >"$LOG"
@@ -60,6 +61,8 @@ if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
 	fi
 	die "module build for $KREL failed (make rc=$rc, $(printf '%s' "$bad" | grep -c . || true) warning/error lines); log: $LOG"
 fi
+
+sparse_ran "$LOG"
 
 mapfile -t kos < <(find "$MOD" -name '*.ko' | sort)
 [ "${#kos[@]}" -gt 0 ] || die "make succeeded but produced no .ko; log: $LOG"

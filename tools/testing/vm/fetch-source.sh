@@ -1,63 +1,107 @@
 #!/bin/bash
-# Usage: fetch-source.sh KVER        (KVER: 6.1 or 6.12)
+# Usage: fetch-source.sh KVER        (KVER: 6.1, 6.12 or latest)
 #
 # Downloads Debian's linux-source-<KVER> (newest candidate) into $CACHE/debs and
 # unpacks its tarball once into $CACHE/src/linux-source-<KVER>/ (a stamp file
 # holding the package version marks completion; a newer package re-unpacks).
+# latest: Debian unstable's newest linux-source-X.Y, resolved at run time
+# through the private apt configuration (lib.sh, sid_apt) and unpacked into
+# $CACHE/src/linux-source-X.Y; offline, the last one unpacked serves (and
+# the script says so); with none, it exits 77 after one loud line.
 # stdout: the source dir path only.  Logs: stderr.
-# Used for kselftest_harness.h, scripts/checkpatch.pl and KUnit.
+# Used for kselftest_harness.h, scripts/checkpatch.pl, KUnit and the kernels
+# the project builds.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KVER=${1:-}
-check_base_kver "$KVER"
-PKG=linux-source-$KVER
-SRC=$CACHE/src/$PKG
-STAMP=$SRC/.mnsim-unpacked
-RESOLVED=$CACHE/src/$PKG.resolved
+[ "$KVER" = latest ] || check_base_kver "$KVER"
 mkdir -p "$CACHE/src"
 
 need_pkgs xz-utils
 
-# candidate version, remembered until the apt lists change (apt-cache is slow here)
-SIG=$(apt_lists_sig)
-VER=
-if [ -s "$RESOLVED" ]; then
-	read -r rsig VER <"$RESOLVED" || true
-	[ "$rsig" = "$SIG" ] || VER=
-fi
-if [ -z "$VER" ]; then
-	VER=$(apt_candidate "$PKG")
-	if [ -z "$VER" ]; then
-		apt_update_once
-		SIG=$(apt_lists_sig)
-		VER=$(apt_candidate "$PKG")
+if [ "$KVER" = latest ]; then
+	LATEST=$CACHE/src/latest.resolved	# "PKG VERSION" of the last unpacked
+	PKG='' VER=''
+	if sid_update_once; then
+		PKG=$(sid_apt_cache pkgnames linux-source- 2>/dev/null |
+			grep -xE 'linux-source-[0-9]+\.[0-9]+' | sort -V | tail -1 || true)
+		[ -z "$PKG" ] || VER=$(sid_apt_cache policy "$PKG" 2>/dev/null |
+			awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }')
 	fi
 	if [ -z "$VER" ]; then
-		if [ -f "$STAMP" ]; then
-			log "apt does not know $PKG (offline?); using the unpacked $(cat "$STAMP")"
-			echo "$SRC"
+		if [ -s "$LATEST" ] && read -r PKG VER <"$LATEST" &&
+			[ "$(cat "$CACHE/src/$PKG/.mnsim-unpacked" 2>/dev/null)" = "$PKG=$VER" ]; then
+			log "Debian unstable unreachable: using the cached $PKG=$VER"
+			echo "$CACHE/src/$PKG"
 			exit 0
 		fi
-		die "apt does not know $PKG"
+		echo "[$SCRIPT_NAME] SKIP latest: Debian unstable unreachable and no linux-source cached" >&2
+		exit 77
 	fi
-	echo "$SIG $VER" >"$RESOLVED.$$"
-	mv -f "$RESOLVED.$$" "$RESOLVED"
+	SRC=$CACHE/src/$PKG
+	STAMP=$SRC/.mnsim-unpacked
+else
+	PKG=linux-source-$KVER
+	SRC=$CACHE/src/$PKG
+	STAMP=$SRC/.mnsim-unpacked
+	RESOLVED=$CACHE/src/$PKG.resolved
+
+	# candidate version, remembered until the apt lists change (apt-cache is slow here)
+	SIG=$(apt_lists_sig)
+	VER=
+	if [ -s "$RESOLVED" ]; then
+		read -r rsig VER <"$RESOLVED" || true
+		[ "$rsig" = "$SIG" ] || VER=
+	fi
+	if [ -z "$VER" ]; then
+		VER=$(apt_candidate "$PKG")
+		if [ -z "$VER" ]; then
+			apt_update_once
+			SIG=$(apt_lists_sig)
+			VER=$(apt_candidate "$PKG")
+		fi
+		if [ -z "$VER" ]; then
+			if [ -f "$STAMP" ]; then
+				log "apt does not know $PKG (offline?); using the unpacked $(cat "$STAMP")"
+				echo "$SRC"
+				exit 0
+			fi
+			die "apt does not know $PKG"
+		fi
+		echo "$SIG $VER" >"$RESOLVED.$$"
+		mv -f "$RESOLVED.$$" "$RESOLVED"
+	fi
 fi
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PKG=$VER" ]; then
+# unpacked: remember latest's answer for an offline run, print the tree
+unpacked() {
+	[ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PKG=$VER" ] || return 1
+	if [ "$KVER" = latest ]; then
+		echo "$PKG $VER" >"$LATEST.$$"
+		mv -f "$LATEST.$$" "$LATEST"
+	fi
 	echo "$SRC"
-	exit 0
-fi
-
+}
+unpacked && exit 0
 with_lock "src-$PKG"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PKG=$VER" ]; then
-	echo "$SRC"
-	exit 0
-fi
+unpacked && exit 0
 
-DEB=$(fetch_deb "$PKG" "$VER")
+if [ "$KVER" = latest ]; then
+	DEB=$CACHE/debs/${PKG}_${VER//:/%3a}_all.deb
+	if ! dpkg-deb --info "$DEB" >/dev/null 2>&1; then
+		mkdir -p "$CACHE/debs"
+		tmpd=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
+		(cd "$tmpd" && setup_run "downloading $PKG=$VER (Debian unstable)" \
+			sid_apt download -q "$PKG=$VER") ||
+			{ rm -rf "$tmpd"; die "apt-get download $PKG=$VER failed"; }
+		mv -f "$tmpd"/*.deb "$DEB"
+		rm -rf "$tmpd"
+	fi
+else
+	DEB=$(fetch_deb "$PKG" "$VER")
+fi
 TARBALL=./usr/src/$PKG.tar.xz
 dpkg-deb -c "$DEB" | grep -q " $TARBALL\$" || die "$DEB has no $TARBALL"
 
@@ -73,4 +117,4 @@ fi
 echo "$PKG=$VER" >"$NEW/.mnsim-unpacked"
 rm -rf "$SRC"
 mv "$NEW" "$SRC"
-echo "$SRC"
+unpacked

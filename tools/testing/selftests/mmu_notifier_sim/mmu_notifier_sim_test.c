@@ -1600,6 +1600,7 @@ FIXTURE_SETUP(mnsim)
 
 FIXTURE_TEARDOWN(mnsim)
 {
+	mnsim_report_stats(self->fd);
 	close(self->fd);
 }
 

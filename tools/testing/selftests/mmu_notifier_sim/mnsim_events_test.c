@@ -94,6 +94,7 @@ FIXTURE_SETUP(events)
 
 FIXTURE_TEARDOWN(events)
 {
+	mnsim_report_stats(self->fd);
 	free(self->ev);
 	close(self->fd);
 }

@@ -405,6 +405,7 @@ FIXTURE_TEARDOWN(scen)
 	/* A failed assertion may leave a callback parked: let it go first. */
 	_test_cmd_park_ctl(self->fd, MNSIM_PARK_CTL_RELEASE |
 			   MNSIM_PARK_CTL_DISARM, NULL);
+	mnsim_report_stats(self->fd);
 	if (self->other_fd >= 0) {
 		_test_cmd_park_ctl(self->other_fd, MNSIM_PARK_CTL_RELEASE |
 				   MNSIM_PARK_CTL_DISARM, NULL);

@@ -79,6 +79,12 @@ FIXTURE_SETUP(seed)
 
 FIXTURE_TEARDOWN(seed)
 {
+	struct mnsim_stats d = mnsim_stats_delta(&self->res.after,
+						 &self->res.before);
+
+	/* After is taken bound (mode set) once seed_run() got that far. */
+	if (self->res.after.mode)
+		mnsim_stats_line(&d, seed_order_violated(&self->res));
 	seed_result_free(&self->res);
 }
 

@@ -1651,6 +1651,7 @@ FIXTURE_SETUP(oracle)
 
 FIXTURE_TEARDOWN(oracle)
 {
+	mnsim_report_stats(self->fd);
 	close(self->fd);
 }
 

@@ -450,6 +450,34 @@ mnsim_stats_delta(const struct mnsim_stats *after,
 }
 
 /*
+ * One line per test for the report of check-kernel.sh: the hook calls the
+ * device saw and the oracle's verdicts, with the accesses refused because
+ * the page was freed, cumulative since BIND (a fixture's teardown prints
+ * it). @data_b: case-B orderings the test's own data check saw (the seed's
+ * "B new, A old"), which the oracle may judge otherwise on 6.1.
+ */
+static inline void mnsim_stats_line(const struct mnsim_stats *st,
+				    unsigned long long data_b)
+{
+	ksft_print_msg("mnsim-stats: hook=%llu coherent=%llu allowed=%llu case_b=%llu case_a=%llu refused=%llu data_b=%llu\n",
+		       (unsigned long long)st->hook_calls,
+		       (unsigned long long)st->oracle_coherent,
+		       (unsigned long long)st->oracle_stale_allowed,
+		       (unsigned long long)st->oracle_violation_b,
+		       (unsigned long long)st->oracle_violation_a,
+		       (unsigned long long)st->freed_refused, data_b);
+}
+
+/* mnsim_stats_line() of device @fd, if it is open and answers STATS. */
+static inline void mnsim_report_stats(int fd)
+{
+	struct mnsim_stats st;
+
+	if (fd >= 0 && !_test_cmd_stats(fd, &st))
+		mnsim_stats_line(&st, 0);
+}
+
+/*
  * Between two STATS snapshots the kernel told the device about a change of
  * the CPU page table, through the callback that @mode flushes from: the
  * secondary-TLB hook (ATS), start and end (SOFT) or end (DEFER). Only "at
