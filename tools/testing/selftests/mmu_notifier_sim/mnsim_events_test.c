@@ -232,6 +232,7 @@ TEST_F(events, tracepoint_fires)
 	__u64 v;
 	int fd;
 
+	MNSIM_NEED(TRACE);
 	ASSERT_EQ(0, access(MNSIM_EVENT_DIR "/enable", W_OK))
 		TH_LOG("%s missing: tracefs not mounted or no trace events",
 		       MNSIM_EVENT_DIR);
@@ -576,6 +577,7 @@ TEST_F(rebind, read_events_racing_rebind)
 	int fd, uffd, nr;
 	__u32 mode;
 
+	MNSIM_NEED(UFFD);
 	ASSERT_NE(NULL, ev);
 	fd = self->fd;
 	ASSERT_EQ(0, _test_cmd_info(fd, &info));

@@ -891,8 +891,7 @@ TEST_F_TIMEOUT(scen, ksm_merge_then_cow, 120)
 	char tmp[32];
 	int i, ret;
 
-	if (access(KSM_DIR "run", W_OK))
-		SKIP(return, "no KSM (%s)", KSM_DIR "run");
+	MNSIM_NEED(KSM);
 	mem = mnsim_map(len, RW);
 	buf = buf_map(len);
 	src = buf_map(len);
@@ -1055,6 +1054,7 @@ TEST_F_TIMEOUT(scen, thp_fork_cow, 90)
 	int status;
 	pid_t pid;
 
+	MNSIM_NEED(THP);
 	buf = buf_map(THP_SIZE);
 	nb = buf_map(ps);
 	ASSERT_NE(NULL, buf);
@@ -1124,6 +1124,7 @@ TEST_F_TIMEOUT(scen, thp_partial_split, 60)
 	struct mnsim_access out;
 	unsigned char *h1, *h2, *buf, *src;
 
+	MNSIM_NEED(THP);
 	buf = buf_map(THP_SIZE);
 	src = buf_map(ps);
 	ASSERT_NE(NULL, buf);
@@ -1879,6 +1880,7 @@ TEST_F_TIMEOUT(scen, hugetlb_nofault_and_cow, 60)
 	pid_t pid;
 	char c;
 
+	MNSIM_NEED(HUGETLB);
 	ASSERT_EQ(0, mnsim_read_file("/proc/sys/vm/nr_hugepages", saved,
 				     sizeof(saved)));
 	ASSERT_EQ(0, mnsim_write_file("/proc/sys/vm/nr_hugepages", NR_HUGETLB));
@@ -2019,6 +2021,7 @@ TEST_F_TIMEOUT(scen, thp_migrate_numa, 120)
 {
 	unsigned char *h;
 
+	MNSIM_NEED(THP);
 	if (numa_nodes() < 2)
 		SKIP(return, "the guest has %d NUMA node(s), need 2",
 		     numa_nodes());
@@ -2037,6 +2040,7 @@ TEST_F_TIMEOUT(scen, hugetlb_migrate_numa, 120)
 	char saved[32] = "0";
 	unsigned char *h;
 
+	MNSIM_NEED(HUGETLB);
 	if (numa_nodes() < 2)
 		SKIP(return, "the guest has %d NUMA node(s), need 2",
 		     numa_nodes());

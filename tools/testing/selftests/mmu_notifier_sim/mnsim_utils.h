@@ -459,13 +459,16 @@ mnsim_stats_delta(const struct mnsim_stats *after,
 static inline void mnsim_stats_line(const struct mnsim_stats *st,
 				    unsigned long long data_b)
 {
-	ksft_print_msg("mnsim-stats: hook=%llu coherent=%llu allowed=%llu case_b=%llu case_a=%llu refused=%llu data_b=%llu\n",
+	/* one line, the one prefix "# " */
+	ksft_print_msg("mnsim-stats: hook=%llu coherent=%llu allowed=%llu",
 		       (unsigned long long)st->hook_calls,
 		       (unsigned long long)st->oracle_coherent,
-		       (unsigned long long)st->oracle_stale_allowed,
-		       (unsigned long long)st->oracle_violation_b,
-		       (unsigned long long)st->oracle_violation_a,
-		       (unsigned long long)st->freed_refused, data_b);
+		       (unsigned long long)st->oracle_stale_allowed);
+	printf(" case_b=%llu case_a=%llu refused=%llu data_b=%llu\n",
+	       (unsigned long long)st->oracle_violation_b,
+	       (unsigned long long)st->oracle_violation_a,
+	       (unsigned long long)st->freed_refused, data_b);
+	fflush(stdout);
 }
 
 /* mnsim_stats_line() of device @fd, if it is open and answers STATS. */
@@ -502,6 +505,53 @@ static inline void mnsim_report_stats(int fd)
 			break;						\
 		}							\
 		EXPECT_LE(1ULL, __d.inval_calls + __d.full_flushes);	\
+	} while (0)
+
+/* ---- optional kernel features ---- */
+
+/*
+ * A scenario that needs a feature the running kernel was built without
+ * SKIPs and says which, with the option (check-kernel.sh's preflight lists
+ * the same from the .config). A feature that is there but fails is a
+ * failure, never a skip.
+ */
+enum mnsim_feature {
+	MNSIM_FEAT_THP,
+	MNSIM_FEAT_HUGETLB,
+	MNSIM_FEAT_UFFD,
+	MNSIM_FEAT_TRACE,
+	MNSIM_FEAT_KSM,
+};
+
+/* NULL when the kernel has @f, else the reason to skip. */
+static inline const char *mnsim_missing(enum mnsim_feature f)
+{
+	static const struct {
+		const char *path;	/* exists only with the feature */
+		const char *why;
+	} feat[] = {
+		[MNSIM_FEAT_THP] = { "/sys/kernel/mm/transparent_hugepage",
+			"no THP (CONFIG_TRANSPARENT_HUGEPAGE)" },
+		[MNSIM_FEAT_HUGETLB] = { "/proc/sys/vm/nr_hugepages",
+			"no hugetlb (CONFIG_HUGETLBFS)" },
+		[MNSIM_FEAT_UFFD] = { "/proc/sys/vm/unprivileged_userfaultfd",
+			"no userfaultfd (CONFIG_USERFAULTFD)" },
+		[MNSIM_FEAT_TRACE] = { "/sys/kernel/tracing/events",
+			"no trace events (CONFIG_EVENT_TRACING)" },
+		[MNSIM_FEAT_KSM] = { "/sys/kernel/mm/ksm/run",
+			"no KSM (CONFIG_KSM)" },
+	};
+
+	return access(feat[f].path, F_OK) ? feat[f].why : NULL;
+}
+
+/* In a TEST body: SKIP unless the running kernel has feature @f. */
+#define MNSIM_NEED(f)							\
+	do {								\
+		const char *__why = mnsim_missing(MNSIM_FEAT_##f);	\
+									\
+		if (__why)						\
+			SKIP(return, "%s", __why);			\
 	} while (0)
 
 /* ---- memory ---- */
