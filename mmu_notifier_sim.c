@@ -1273,37 +1273,41 @@ static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
 			      int *locked);
 
 /**
- * mnsim_walk_trylock() - another process's page table, if its lock is free
- * @mm: the bound address space, not the caller's
+ * mnsim_walk_locked() - another process's page table, under its mmap_lock
+ * @mm: the bound address space
  * @va: address to translate
  * @gup_flags: FOLL_WRITE or 0; ignored with @writable
  * @page: receives the page, referenced
  * @writable: as for mnsim_walk_lockless()
+ * @wait: wait for the lock (killable); else take it only with a trylock
  *
- * GUP under the mmap_lock taken with a trylock, which never waits: when no
+ * A locked GUP that never faults (mnsim_gup_nofault()). The device's
+ * translation requests call it with a trylock, which never waits: when no
  * writer holds or waits for the lock this costs no trip to the walker
  * kthread (on the 6.12 debug kernel, the walker for every walk and view
  * made mnsim attach scan 6 times fewer pages, and its DEFER control
  * missed every window); when one does (a parked mprotect, mremap, fork),
- * the walker translates instead. The locked GUP sets the accessed bit, and
- * for a write the dirty bit (FOLL_TOUCH), as GUP-fast does not.
+ * the walker translates instead. The oracle's view waits, where GUP-fast
+ * gave up. The locked GUP sets the accessed bit, and for a write the dirty
+ * bit (FOLL_TOUCH), as GUP-fast does not.
  *
- * Context: Process context. Takes the mmap_lock of @mm for read, only if
- * free.
+ * Context: Process context. Takes the mmap_lock of @mm for read: with
+ * @wait killable, else only if free.
  * Return: 1 if @page is set, 0 if nothing is mapped that GUP could take
- * without a fault, -EAGAIN if the lock was contended or GUP cannot look
- * the page up without faulting (6.1 hugetlb): ask GUP-fast.
+ * without a fault, -EAGAIN if the trylock failed or a fatal signal came
+ * while waiting, -EOPNOTSUPP if GUP cannot look the page up without
+ * faulting (6.1 hugetlb).
  */
-static int mnsim_walk_trylock(struct mm_struct *mm, unsigned long va,
-			      unsigned int gup_flags, struct page **page,
-			      bool *writable)
+static int mnsim_walk_locked(struct mm_struct *mm, unsigned long va,
+			     unsigned int gup_flags, struct page **page,
+			     bool *writable, bool wait)
 {
 	int locked = 1, ret = -EAGAIN;
 	long got;
 
 	if (!mmget_not_zero(mm))
 		return 0;
-	if (!mmap_read_trylock(mm))
+	if (wait ? mmap_read_lock_killable(mm) : !mmap_read_trylock(mm))
 		goto out;
 	if (writable) {
 		got = mnsim_gup_nofault(mm, va, FOLL_WRITE, page, &locked);
@@ -1315,8 +1319,7 @@ static int mnsim_walk_trylock(struct mm_struct *mm, unsigned long va,
 	}
 	if (locked)
 		mmap_read_unlock(mm);
-	if (got != -EOPNOTSUPP)
-		ret = got == 1;
+	ret = got == -EOPNOTSUPP ? got : got == 1;
 out:
 	mmput(mm);
 	return ret;
@@ -1341,7 +1344,7 @@ out:
  * to itself, KUnit's kthread_use_mm()) it runs here. For a caller in
  * another address space (a device bound to another process, or passed to
  * one): GUP under that mm's mmap_lock if a trylock gets it
- * (mnsim_walk_trylock()), else the device's walker kthread adopts the
+ * (mnsim_walk_locked()), else the device's walker kthread adopts the
  * bound mm and runs GUP-fast (mnsim_lockless_fn()), as the IOMMU's walker
  * is not a thread of the process either. Neither waits for a writer of the
  * lock.
@@ -1366,7 +1369,7 @@ static bool mnsim_walk_lockless(struct mnsim_ctx *ctx, unsigned long va,
 
 	if (ctx->mm == current->mm)
 		return mnsim_gup_fast(va, gup_flags, page, writable);
-	ret = mnsim_walk_trylock(ctx->mm, va, gup_flags, page, writable);
+	ret = mnsim_walk_locked(ctx->mm, va, gup_flags, page, writable, false);
 	if (ret >= 0)
 		return ret;
 	w = mnsim_walker(ctx);
@@ -1726,38 +1729,26 @@ static void mnsim_view_set(struct mnsim_cpu_view *cpu, struct page *page,
  * taken only where GUP-fast gives up.
  *
  * Context: Process context; unless the lockless walk succeeds, takes the
- * bound mm's mmap_lock for read. Caller must not hold tlb.lock.
+ * bound mm's mmap_lock for read (mnsim_walk_locked()). Caller must not hold
+ * tlb.lock.
  */
 static void mnsim_oracle_view(struct mnsim_ctx *ctx, unsigned long va,
 			      struct mnsim_cpu_view *cpu)
 {
-	struct mm_struct *mm = ctx->mm;
 	struct page *page;
 	bool writable;
-	int locked = 1;
-	long got;
+	int ret;
 
 	*cpu = (struct mnsim_cpu_view){};
 	if (mnsim_walk_lockless(ctx, va, 0, &page, &writable)) {
 		mnsim_view_set(cpu, page, writable);
 		return;
 	}
-	if (!mmget_not_zero(mm))
-		return;
-	if (mmap_read_lock_killable(mm)) {
-		mmput(mm);
-		return;
-	}
-	got = mnsim_gup_nofault(mm, va, FOLL_WRITE, &page, &locked);
-	if (got == 1)
-		mnsim_view_set(cpu, page, true);
-	else if (got == -EOPNOTSUPP)
+	ret = mnsim_walk_locked(ctx->mm, va, 0, &page, &writable, true);
+	if (ret == 1)
+		mnsim_view_set(cpu, page, writable);
+	else if (ret == -EOPNOTSUPP)
 		cpu->unknown = true;
-	else if (locked && mnsim_gup_nofault(mm, va, 0, &page, &locked) == 1)
-		mnsim_view_set(cpu, page, false);
-	if (locked)
-		mmap_read_unlock(mm);
-	mmput(mm);
 }
 
 /*
