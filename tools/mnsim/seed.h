@@ -59,6 +59,7 @@ int seed_run(__u32 mode, __u32 bind_flags, struct seed_result *res,
 	     char *err, size_t errlen);
 void seed_result_free(struct seed_result *res);
 bool seed_order_violated(const struct seed_result *res);
+bool seed_write_missed(const struct seed_result *res);
 unsigned long long seed_oracle_violations(const struct seed_result *res);
 bool seed_violation(const struct seed_result *res);
 void seed_print_timeline(FILE *f, const char *prefix,

@@ -189,6 +189,10 @@ void seed_print_timeline(FILE *f, const char *prefix,
 	if (seed_order_violated(res))
 		fprintf(f, "%s%s: violation: the device saw addrB new and addrA old\n",
 			prefix, mnsim_mode_name(res->mode));
+	else if (seed_write_missed(res))
+		fprintf(f,
+			"%s%s: violation: the device read addrB old after the CPU's write to it returned\n",
+			prefix, mnsim_mode_name(res->mode));
 	else if (seed_oracle_violations(res))
 		fprintf(f,
 			"%s%s: violation: the oracle judged %llu device access(es) case A or B (the values kept the order): a translation the kernel did not flush in time\n",

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Usage: tools/testing/check-kernel.sh KBUILD=<dir>
 #        tools/testing/check-kernel.sh SRC=<tree> [PATCHES="a.patch ..."] [CONFIG=test|debug]
-#        (run by `make check-kernel`)
+#        ... [ONLY="fixture.test ..."]    (run by `make check-kernel`)
 #
 # The whole suite on one kernel you built, or that it builds first
 # (build-kernel.sh): is every secondary TLB still notified in time?
@@ -19,21 +19,25 @@
 # makes, so a DEFER failure means the test no longer reaches the window on
 # this kernel, and the report says so.
 #
+# ONLY runs just those scenarios, in each of their modes (check-mutants.sh
+# on a mutant: the scenarios its header names).
+#
 # Exit: 0 clean, 1 a violation (any ATS or SOFT failure), 2 preflight,
 # build or boot failure, or DEFER control lost.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 # `make check-kernel SRC=... CONFIG=...` exports its variables to every
 # make below (MAKEFLAGS): tools/mnsim's SRC, for one, would be overridden.
-unset MAKEFLAGS MAKEOVERRIDES MFLAGS SRC CONFIG PATCHES KBUILD
+unset MAKEFLAGS MAKEOVERRIDES MFLAGS SRC CONFIG PATCHES KBUILD ONLY
 VM=tools/testing/vm
 # for write_env and CACHE; its die() exits 1, so this script keeps its own exits
 # shellcheck source=tools/testing/vm/lib.sh
 . "$VM/lib.sh"
 
-KBUILD='' SRC='' PATCHES='' CONFIG=test
+KBUILD='' SRC='' PATCHES='' CONFIG=test ONLY=''
 for a in "$@"; do
 	case "$a" in
+	ONLY=*) ONLY=${a#ONLY=} ;;
 	KBUILD=*) KBUILD=${a#KBUILD=} ;;
 	SRC=*) SRC=${a#SRC=} ;;
 	PATCHES=*) PATCHES=${a#PATCHES=} ;;
@@ -88,7 +92,9 @@ write_env "$CACHE/kernels/$NAME.env" "tools/testing/check-kernel.sh for $KBUILD"
 echo "check-kernel: $KREL from $KBUILD (as $NAME)"
 
 OUT=$CACHE/logs/check-kernel-$NAME.out
-"$VM/vm-test.sh" "$NAME" 2>&1 | tee "$OUT" | grep -E '^(vm-run|\[build-module\]|\[vm-run\])'
+only=()
+[ -z "$ONLY" ] || only=(--only "$ONLY")
+"$VM/vm-test.sh" "${only[@]}" "$NAME" 2>&1 | tee "$OUT" | grep -E '^(vm-run|\[build-module\]|\[vm-run\])'
 LOG=$CACHE/logs/kselftest-$NAME.log
 if [ ! -f "$LOG" ] || [ ! "$LOG" -nt "$CACHE/kernels/$NAME.env" ]; then
 	fail2 "no kselftest log: the module build or the boot failed (see $OUT)"

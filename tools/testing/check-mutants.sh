@@ -8,8 +8,9 @@
 # class it produces (Mnsim-Expect: A or B) and the scenario that must catch
 # it in ATS (Mnsim-Caught-By: fixture.test).  For each base used: the
 # unpatched kernel must pass with no violation (check-kernel.sh exit 0);
-# each mutant is built on the same O= tree (build-kernel.sh, incremental)
-# and must be caught: check-kernel.sh exits 1 and its report marks the
+# each mutant is built on the same O= tree (build-kernel.sh, incremental),
+# runs the scenarios its header names (check-kernel.sh ONLY=, each in ATS,
+# SOFT and DEFER) and must be caught: check-kernel.sh exits 1 and its report marks the
 # named scenario failed in ATS, with the expected verdict class from the
 # ATS run's counters (A: a page freed under the device, case A or an
 # access refused for it; B: a case-B verdict of the oracle or of the
@@ -46,7 +47,8 @@ for m in "${MUTANTS[@]}"; do
 	log=$LOGDIR/$name.log
 	src=$("$VM/fetch-source.sh" "$base") || exit 2
 	echo "[check-mutants] $name on $base: must be caught by $by in ATS (log: $log)"
-	tools/testing/check-kernel.sh SRC="$src" PATCHES="$(realpath "$m")" >"$log" 2>&1
+	tools/testing/check-kernel.sh SRC="$src" PATCHES="$(realpath "$m")" ONLY="$by" \
+		>"$log" 2>&1
 	rc=$?
 	viol=$(grep -m1 '^VIOLATION in' "$log" || echo "-")
 	# the named scenario's report row: ATS result first, verdict class last

@@ -8,7 +8,7 @@
 # step's whole output is in $LOGDIR/<step>.log; the terminal shows where the
 # run is (steps.sh).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 VM=tools/testing/vm
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mmu_notifier_sim
 LOGDIR=$CACHE/logs/check

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Usage: vm-test.sh [--demo | --oracle-race N] KVER   (KVER: 6.1 or 6.12)
+# Usage: vm-test.sh [--demo | --oracle-race N | --only "FIXTURE.TEST..."] KVER
+#        (KVER: a flavour of lib.sh's check_kver)
 #
 # Builds the modules (W=1, sparse) and the kselftest for Debian's KVER kernel,
 # boots it in QEMU and runs the kselftest (TAP) between insmod and rmmod.
@@ -8,6 +9,9 @@
 # oracle.ats.shared_device_no_violation N times, ORACLE_RACE_MS (default
 # 5000) each: full preemption widens the windows between a zap's PTE clear
 # and its flush that the oracle must judge allowed (check-debug).
+# With --only, runs just the named scenarios (fixture.test, in each of the
+# fixture's modes ats, soft and defer) in the same guest: for the mutant
+# catalogue, whose headers name the scenarios that must catch each mutant.
 # The last stdout line is vm-run.sh's "... P passed, F failed".
 # Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15).
 set -euo pipefail
@@ -22,6 +26,12 @@ if [ "${1:-}" = --demo ]; then
 elif [ "${1:-}" = --oracle-race ]; then
 	RACE=${2:-}
 	[[ "$RACE" =~ ^[1-9][0-9]*$ ]] || die "--oracle-race needs a count"
+	shift 2
+fi
+ONLY=()
+if [ "${1:-}" = --only ]; then
+	read -r -a ONLY <<<"${2:-}"
+	[ "${#ONLY[@]}" -gt 0 ] || die "--only needs fixture.test names"
 	shift 2
 fi
 KVER=${1:-}
@@ -79,12 +89,39 @@ if [ "$RACE" -gt 0 ]; then
 fi
 make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
 ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
+if [ "${#ONLY[@]}" -gt 0 ]; then
+	# the binary of each fixture, and one -r per mode (the harness skips
+	# a name that does not exist; the TAP total then shows it)
+	declare -A bin_of=([mnsim]=mmu_notifier_sim_test [seed]=mnsim_seed_test
+		[events]=mnsim_events_test [park_order]=mnsim_events_test
+		[rebind]=mnsim_events_test [scen]=mnsim_scenarios_test
+		[share]=mnsim_share_test [oracle]=mnsim_stress [stress]=mnsim_stress)
+	declare -A filt=()
+	for t in "${ONLY[@]}"; do
+		b=${bin_of[${t%%.*}]:-}
+		[ -n "$b" ] && [[ $t == *.* ]] || die "--only: no binary for '$t' (fixture.test)"
+		for m in ats soft defer; do
+			filt[$b]+=" -r ${t%%.*}.$m.${t#*.}"
+		done
+	done
+	only_args=()
+	for b in "${!filt[@]}"; do
+		only_args+=(--bin "$OUT/$b" --run "$b${filt[$b]}")
+	done
+fi
 # Two NUMA nodes, one CPU each, for the migration scenario; each CPU in its
 # own socket (two nodes sharing a socket trip topology_sane()'s WARN).
 # numa_balancing=disable: nothing but the test may invalidate watched pages.
 QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=1G \
 -object memory-backend-ram,id=m1,size=1G \
--numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1" \
+-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1"
+export QEMU_EXTRA
+if [ "${#ONLY[@]}" -gt 0 ]; then
+	"$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
+		--smp 2,sockets=2,cores=1,threads=1 --mem 2G \
+		--append numa_balancing=disable "${only_args[@]}" --tap
+	exit 0
+fi
 "$VM_DIR/vm-run.sh" --kver "$KVER" --name kselftest "${ko_args[@]}" \
 	--smp 2,sockets=2,cores=1,threads=1 --mem 2G \
 	--append numa_balancing=disable \

@@ -84,7 +84,8 @@ FIXTURE_TEARDOWN(seed)
 
 	/* After is taken bound (mode set) once seed_run() got that far. */
 	if (self->res.after.mode)
-		mnsim_stats_line(&d, seed_order_violated(&self->res));
+		mnsim_stats_line(&d, seed_order_violated(&self->res) +
+				     seed_write_missed(&self->res));
 	seed_result_free(&self->res);
 }
 
