@@ -3567,4 +3567,5 @@ MODULE_LICENSE("GPL");
 #include "tests/mnsim_order_kunit.c"
 #include "tests/mnsim_real_mm_kunit.c"
 #include "tests/mnsim_owin_kunit.c"
+#include "tests/mnsim_retry_kunit.c"
 #endif

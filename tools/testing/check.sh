@@ -33,6 +33,8 @@ all_steps() {
 	step checkpatch-compat env CHECKPATCH_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON \
 		"$VM/checkpatch.sh" compat.h
 	step compat-confined tools/testing/compat-confined.sh
+	# Every errno of the uAPI header's table is asserted by some test.
+	step errno-table tools/testing/errno-table.py
 	# The LKMM litmus tests of the TLB's lock-free idle check (herd7).
 	step litmus tools/testing/litmus.sh
 	for kver in 6.1 6.12; do

@@ -20,22 +20,6 @@
 #define MNSIM_EVENT_DIR	TRACEFS "/events/mmu_notifier_sim/mnsim_event"
 #define MAX_EV		MNSIM_EVENT_RING
 
-/* Drain the ring into @ev; returns the number of records or -errno. */
-static int read_events(int fd, struct mnsim_event *ev, __u64 *lost)
-{
-	struct mnsim_read_events cmd = {
-		.max = MAX_EV,
-		.events = MNSIM_PTR(ev),
-	};
-	int ret = mnsim_ioctl(fd, MNSIM_IOC_READ_EVENTS, &cmd);
-
-	if (ret)
-		return ret;
-	if (lost)
-		*lost = cmd.lost;
-	return cmd.nr;
-}
-
 /* Index of the first record at or after @from of @type covering @va. */
 static int find_event(const struct mnsim_event *ev, int nr, int from,
 		      __u32 type, __u64 va)
@@ -125,13 +109,13 @@ TEST_F(events, cow_is_recorded_in_order)
 		_exit(*page == 7 ? 0 : 1);
 	}
 	/* Everything fork did is drained: the window starts now. */
-	ASSERT_LE(0, read_events(self->fd, self->ev, NULL));
+	ASSERT_LE(0, mnsim_read_events(self->fd, self->ev, MAX_EV, NULL));
 
 	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, page, sizeof(v), &v, NULL));
 	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, page, sizeof(v), &v, NULL));
 	*page = 8;		/* COW */
 
-	nr = read_events(self->fd, self->ev, &lost);
+	nr = mnsim_read_events(self->fd, self->ev, MAX_EV, &lost);
 	ASSERT_LT(0, nr);
 	EXPECT_EQ(0ULL, lost);
 
@@ -156,7 +140,7 @@ TEST_F(events, cow_is_recorded_in_order)
 	 * threads may add some meanwhile: khugepaged collapsing the test's
 	 * other memory on a THP=always kernel (the project's test kernels).
 	 */
-	nr = read_events(self->fd, self->ev, NULL);
+	nr = mnsim_read_events(self->fd, self->ev, MAX_EV, NULL);
 	ASSERT_LE(0, nr);
 	for (i = 0; i < nr; i++)
 		EXPECT_NE((__u32)syscall(SYS_gettid), self->ev[i].tid)
@@ -382,7 +366,7 @@ TEST_F(park_order, park_before_end_hook)
 	ASSERT_EQ(sig, v);
 	test_cmd_park(MNSIM_PARK_END, 30000, page, NULL);
 	if (variant->watched)
-		ASSERT_LE(0, read_events(self->fd, self->ev, NULL));
+		ASSERT_LE(0, mnsim_read_events(self->fd, self->ev, MAX_EV, NULL));
 	test_cmd_stats(&s0);
 
 	self->z.va = page;
@@ -396,7 +380,7 @@ TEST_F(park_order, park_before_end_hook)
 	EXPECT_EQ(0ULL, d.hook_calls)
 		TH_LOG("the secondary-TLB hook ran before the END park stopped the thread");
 	if (variant->watched) {
-		nr = read_events(self->fd, self->ev, NULL);
+		nr = mnsim_read_events(self->fd, self->ev, MAX_EV, NULL);
 		ASSERT_LT(0, nr);
 		park = find_event(self->ev, nr, 0, MNSIM_EV_PARK,
 				  MNSIM_PTR(page));
@@ -427,7 +411,7 @@ TEST_F(park_order, park_before_end_hook)
 	d = mnsim_stats_delta(&s3, &s2);
 	EXPECT_LE(1ULL, d.hook_calls);
 	if (variant->watched) {
-		nr = read_events(self->fd, self->ev, NULL);
+		nr = mnsim_read_events(self->fd, self->ev, MAX_EV, NULL);
 		ASSERT_LT(0, nr);
 		unpark = find_event(self->ev, nr, 0, MNSIM_EV_UNPARK,
 				    MNSIM_PTR(page));
@@ -624,7 +608,7 @@ TEST_F(rebind, read_events_racing_rebind)
 	EXPECT_EQ(0U, r.nr)
 		TH_LOG("READ_EVENTS handed out a record of the binding UNBIND ended");
 
-	nr = read_events(fd, ev, &lost);
+	nr = mnsim_read_events(fd, ev, MAX_EV, &lost);
 	ASSERT_LT(0, nr);
 	EXPECT_EQ(0ULL, ev[0].seq)
 		TH_LOG("the new binding's first record was consumed unread");

@@ -2359,4 +2359,132 @@ TEST_F(scen, refill_in_parked_mprotect_of_another_mm)
 	munmap(mem, 2 * ps);
 }
 
+/* ---- a device access waiting in a park window dies with its caller ---- */
+
+/*
+ * Drain the ring and find, for each of the @nr tasks @pid, its ACCESS record
+ * of @va[i] refused: @err[i] is its value (a negative errno), or 0 if none.
+ */
+static void refused_errnos(int fd, int nr, const pid_t *pid,
+			   const void *const *va, __s64 *err)
+{
+	static struct mnsim_event ev[MNSIM_EVENT_RING];
+	int i, j, n;
+
+	memset(err, 0, nr * sizeof(*err));
+	while ((n = mnsim_read_events(fd, ev, MNSIM_EVENT_RING, NULL)) > 0)
+		for (i = 0; i < n; i++)
+			for (j = 0; j < nr; j++)
+				if (ev[i].type == MNSIM_EV_ACCESS &&
+				    ev[i].tid == (__u32)pid[j] &&
+				    ev[i].start == MNSIM_PTR(va[j]) &&
+				    (ev[i].flags & MNSIM_EVF_REFUSED))
+					err[j] = (__s64)ev[i].value;
+}
+
+/*
+ * A child sharing the device reads @va when told on @go; it never returns
+ * from the read in this test, which kills it.
+ */
+static pid_t killed_reader(int fd, const void *va, int go[2])
+{
+	pid_t pid;
+	__u64 v;
+
+	if (pipe(go))
+		return -1;
+	pid = fork();
+	if (pid)
+		return pid;
+	close(go[1]);
+	if (mnsim_recv(go[0]) != 'r')
+		_exit(2);	/* the test died first */
+	_exit(_test_cmd_dev_read(fd, va, sizeof(v), &v, NULL) ? 3 : 4);
+}
+
+/*
+ * EINTR: the uAPI's "a device access was interrupted by a fatal signal".
+ * An mprotect() of @mem is parked in its range end, holding the mmap_lock
+ * for write. A child process sharing the device reads a page outside the
+ * parked range that is not present: GUP-fast cannot map it, so the walk
+ * waits for the mmap_lock, killable (mnsim_walk()). In SOFT, a second child
+ * reads @mem itself: its refill waits for the parked range end, killable
+ * (__mnsim_access_page()'s soft_wq). Each must still be waiting after
+ * BLOCK_MS, die of SIGKILL within WAIT_MS while the park still holds, and
+ * leave its access in the ring, refused with -EINTR. A wait that ignored the
+ * signal would hold the killed task until the release (or forever, for a
+ * parked callback that never ends).
+ */
+TEST_F_TIMEOUT(scen, access_killed_in_park_window, 60)
+{
+	const size_t ps = self->ps;
+	struct job op = { .op = JOB_MPROTECT, .len = ps, .val = PROT_READ };
+	int go[2][2], status[2] = {}, i, ms, nr;
+	unsigned char *mem = mnsim_map(ps, RW);
+	unsigned char *fresh = mnsim_map(ps, RW);
+	bool reaped[2] = {};
+	const void *va[2];
+	__s64 err[2];
+	pid_t pid[2];
+
+	ASSERT_NE(NULL, mem);
+	ASSERT_NE(NULL, fresh);
+	st64(mem, 0x9999);
+	va[0] = fresh;
+	va[1] = mem;
+	nr = variant->mode == MNSIM_MODE_SOFT ? 2 : 1;
+	/* Children first: fork() write-protects what mlockall() then breaks. */
+	for (i = 0; i < nr; i++) {
+		pid[i] = killed_reader(self->fd, va[i], go[i]);
+		ASSERT_LT(0, pid[i]);
+		close(go[i][0]);
+	}
+	/* mlockall() faults @fresh in too: it must be not present again. */
+	ASSERT_EQ(0, mlockall(MCL_CURRENT));
+	ASSERT_EQ(0, munlock(fresh, ps));
+	ASSERT_EQ(0, madvise(fresh, ps, MADV_DONTNEED));
+	op.va = mem;
+	park_run(_metadata, self->fd, &self->w[0], mem, &op);
+
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(0, mnsim_send(go[i][1], 'r'));
+	usleep(BLOCK_MS * 1000);
+	for (i = 0; i < nr; i++) {
+		EXPECT_EQ(0, waitpid(pid[i], &status[i], WNOHANG))
+			TH_LOG("reader %d did not wait in the park window", i);
+		kill(pid[i], SIGKILL);
+	}
+	/* Reaped while the park still holds: the signal ended the wait. */
+	for (i = 0; i < nr; i++) {
+		for (ms = 0; ms < WAIT_MS && !reaped[i]; ms++) {
+			reaped[i] = waitpid(pid[i], &status[i], WNOHANG) == pid[i];
+			if (!reaped[i])
+				usleep(1000);
+		}
+		EXPECT_TRUE(reaped[i])
+			TH_LOG("reader %d: SIGKILL did not end its wait", i);
+	}
+	park_release(_metadata, self->fd);
+	EXPECT_TRUE(worker_wait(&self->w[0], WAIT_MS));
+	EXPECT_EQ(0, self->w[0].job.ret);
+	munlockall();
+
+	for (i = 0; i < nr; i++) {
+		if (!reaped[i])
+			EXPECT_EQ(pid[i], waitpid(pid[i], &status[i], 0));
+		EXPECT_TRUE(WIFSIGNALED(status[i]) &&
+			    WTERMSIG(status[i]) == SIGKILL)
+			TH_LOG("reader %d: status %#x", i, status[i]);
+		close(go[i][1]);
+	}
+	refused_errnos(self->fd, nr, pid, va, err);
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(-EINTR, err[i])
+			TH_LOG("reader %d (%s): refused with %lld, not EINTR", i,
+			       i ? "the SOFT refill" : "the walk",
+			       (long long)err[i]);
+	munmap(fresh, ps);
+	munmap(mem, ps);
+}
+
 TEST_HARNESS_MAIN

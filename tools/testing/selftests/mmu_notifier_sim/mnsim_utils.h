@@ -617,6 +617,28 @@ static inline bool mnsim_all(const void *p, size_t len, unsigned char byte)
 	return true;
 }
 
+/* ---- the event ring ---- */
+
+/*
+ * Drain up to @max records of the ring into @ev, oldest first.
+ * Return: the number of records, or -errno.
+ */
+static inline int mnsim_read_events(int fd, struct mnsim_event *ev, __u32 max,
+				    __u64 *lost)
+{
+	struct mnsim_read_events cmd = {
+		.max = max,
+		.events = MNSIM_PTR(ev),
+	};
+	int ret = mnsim_ioctl(fd, MNSIM_IOC_READ_EVENTS, &cmd);
+
+	if (ret)
+		return ret;
+	if (lost)
+		*lost = cmd.lost;
+	return cmd.nr;
+}
+
 /* ---- a test and its forked child ---- */
 
 /* Two pipes: the test talks on to_child, the child answers on to_parent. */
