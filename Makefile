@@ -128,6 +128,14 @@ check:
 check-debug:
 	tools/testing/check-debug.sh
 
+# Line and branch coverage of both modules from the kselftests (gcov kernels
+# of 6.1 and 6.12 built from source) and KUnit (UML, CONFIG_GCOV), merged
+# with lcov: HTML under ~/.cache/mmu_notifier_sim/coverage (not run by CI).
+# KVERS="6.12" for one kernel; COVERAGE_DOC=1 rewrites Documentation/coverage.rst.
+KVERS ?= 6.1 6.12
+coverage:
+	@COVERAGE_DOC=$(COVERAGE_DOC) tools/testing/coverage.sh $(KVERS)
+
 .PHONY: all modules clean mnsim install dkms-install dkms-check build-kver \
 	checkpatch vm-test demo kunit bench docs litmus check check-debug kernel \
-	check-kernel check-mutants
+	check-kernel check-mutants coverage

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: run-kunit.sh KVER [--arch um|x86_64] [--debug] [FILTER_GLOB]
+# Usage: run-kunit.sh KVER [--arch um|x86_64] [--debug|--coverage] [FILTER_GLOB]
 #        (KVER: 6.1 or 6.12; default arch um)
 #
 # Runs the project's KUnit suites (tests/.kunitconfig) with the kernel's own
@@ -7,6 +7,11 @@
 #
 # --debug adds lockdep, DEBUG_VM, list and (not on UML) atomic-sleep checks
 # (its own build tree, <arch>-<kver>-debug: a cold build the first time).
+#
+# --coverage (make coverage; UML only) builds with CONFIG_GCOV=y (and
+# lockdep) in its own tree, <arch>-<kver>-cov: the UML binary writes each
+# object's .gcda next to it when it exits; the old ones are removed first,
+# so they hold this run alone.
 #
 # FILTER_GLOB is kunit.py's (suite[.test] glob). On x86_64 it defaults to
 # mnsim_real_mm: that run exists for the real secondary-TLB hook path, and the
@@ -48,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
 	--arch=*) ARCH=${1#--arch=}; shift ;;
 	--debug) DEBUG=-debug; shift ;;
+	--coverage) DEBUG=-cov; shift ;;
 	-*) usage ;;
 	*) FILTER=("$1"); shift ;;
 	esac
@@ -119,7 +125,14 @@ KUNIT_ARGS=(run --arch="$ARCH" --build_dir="$BUILD" --jobs="$(nproc)"
 if [ -f "$REPO/tests/kunitconfig.$ARCH" ]; then
 	KUNIT_ARGS+=(--kunitconfig="$REPO/tests/kunitconfig.$ARCH")
 fi
-if [ -n "$DEBUG" ]; then
+if [ "$DEBUG" = -cov ]; then
+	[ "$ARCH" = um ] || die "--coverage is for UML (a VM kernel's is make coverage's)"
+	for opt in CONFIG_DEBUG_KERNEL=y CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y \
+		CONFIG_GCOV=y CONFIG_PROVE_LOCKING=y; do
+		KUNIT_ARGS+=(--kconfig_add "$opt")
+	done
+	find "$BUILD" -name '*.gcda' -delete
+elif [ -n "$DEBUG" ]; then
 	DEBUG_OPTS=(CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_DEBUG_LIST=y
 		CONFIG_DEBUG_VM=y)
 	# UML cannot preempt (ARCH_NO_PREEMPT): no atomic-sleep checking there.

@@ -1,15 +1,16 @@
 #!/bin/bash
-# Usage: build-kernel.sh --src DIR [--patch FILE]... [--config test|debug]
+# Usage: build-kernel.sh --src DIR [--patch FILE]... [--config test|debug|coverage]
 #                        [--out DIR] [--name NAME] [--no-copy]
 #
 # Builds an x86_64 test kernel from the source tree DIR (a git checkout, or
 # an unpacked Debian linux-source), with the patches applied in order, and
 # prints its build directory (the O= tree).  `make kernel` calls it.
 #
-# Config: x86_64_defconfig + test.config (+ debug.config for
-# --config debug), merged with scripts/kconfig/merge_config.sh, then
-# olddefconfig; every line of the fragments must hold in the result (a
-# later fragment wins for a symbol both set).
+# Config: x86_64_defconfig + test.config (+ debug.config for --config
+# debug, + coverage.config for --config coverage), merged with
+# scripts/kconfig/merge_config.sh, then olddefconfig; every line of the
+# fragments must hold in the result (a later fragment wins for a symbol
+# both set).
 #
 # The user's tree is never written.  The build runs in a working copy per
 # base, $CACHE/kbuild/<base>/src, hard-linked from DIR (`cp -al`, without
@@ -64,7 +65,8 @@ fi
 case "$CONFIG" in
 test) FRAGS=("$VM_DIR/test.config") ;;
 debug) FRAGS=("$VM_DIR/test.config" "$VM_DIR/debug.config") ;;
-*) die "--config must be test or debug (got '$CONFIG')" ;;
+coverage) FRAGS=("$VM_DIR/test.config" "$VM_DIR/coverage.config") ;;
+*) die "--config must be test, debug or coverage (got '$CONFIG')" ;;
 esac
 # Bump when the way the config or the copy is made changes.
 RECIPE="x86_64_defconfig + ${CONFIG} fragments, olddefconfig, make all; linked copy; v1"

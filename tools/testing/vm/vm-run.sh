@@ -24,6 +24,14 @@
 #   MNSIM-VM-KMEMLEAK n=<reports>
 # followed by the reports; any report fails the run.
 #
+# VM_GCOV_DIR=DIR (make coverage, a kernel with CONFIG_GCOV_KERNEL): after
+# the last rmmod (gcov_persist keeps an unloaded module's counters) the guest
+# copies every .gcda under /sys/kernel/debug/gcov (debugfs reports size 0, so
+# each is read with cat), and prints them as a base64 gzip tarball between
+# MNSIM-GCOV-BEGIN and MNSIM-GCOV-END on the console; the host unpacks it
+# into DIR, paths as the guest's debugfs names them (the objects' build
+# paths, under DIR). No data (no gcov in the kernel) fails the run.
+#
 # Verdict (from the console log, $CACHE/logs/NAME-KVER.log): FAIL on timeout,
 # a missing/bad DONE marker, any kernel splat; with --tap also on any
 # `not ok`, `# SKIP` (unless ALLOW_SKIP=1), a skipped plan `1..0`, fewer
@@ -143,6 +151,7 @@ for cmd in "${RUNS[@]}"; do
 done
 echo "${ALLOW_SKIP:-0}" >"$R/etc/mnsim/allow_skip"
 echo "$ECHO" >"$R/etc/mnsim/echo"
+if [ -n "${VM_GCOV_DIR:-}" ]; then echo 1; else echo 0; fi >"$R/etc/mnsim/gcov"
 
 cat >"$R/init" <<'EOF'
 #!/bin/busybox sh
@@ -211,6 +220,17 @@ for m in $loaded; do
 		rmm=fail
 	fi
 done
+if [ "$(cat /etc/mnsim/gcov)" = 1 ]; then
+	G=/sys/kernel/debug/gcov
+	find "$G" -name '*.gcda' | while read -r f; do
+		r=/tmp/gcov${f#"$G"}
+		mkdir -p "${r%/*}"
+		cat "$f" >"$r"
+	done
+	echo "MNSIM-GCOV-BEGIN"
+	tar -C /tmp/gcov -czf - . | base64
+	echo "MNSIM-GCOV-END"
+fi
 if [ -e "$KML" ]; then
 	# kmemleak reports objects older than 5 s that no scan found a pointer
 	# to; two scans apart make a freshly freed module's objects settle.
@@ -258,6 +278,18 @@ t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 tr -d '\r' <"$RAW" | sed 's/^MNSIM-OUT //' >"$LOG"
 log "guest finished in ${secs}s (qemu rc=$qrc); log: $LOG"
+gcov_problem=
+if [ -n "${VM_GCOV_DIR:-}" ]; then
+	mkdir -p "$VM_GCOV_DIR"
+	if ! sed -n '/^MNSIM-GCOV-BEGIN$/,/^MNSIM-GCOV-END$/p' "$LOG" | sed '1d;$d' |
+		base64 -d | tar -C "$VM_GCOV_DIR" -xzf - 2>/dev/null; then
+		gcov_problem="no gcov data from the guest (CONFIG_GCOV_KERNEL?)"
+	elif ! find "$VM_GCOV_DIR" -name '*.gcda' | grep -q .; then
+		gcov_problem="the guest's debugfs held no .gcda"
+	else
+		log "gcov: $(find "$VM_GCOV_DIR" -name '*.gcda' | wc -l) .gcda file(s) in $VM_GCOV_DIR"
+	fi
+fi
 echo "vm-run: log: $LOG"
 
 # --- verdict ------------------------------------------------------------------
@@ -270,6 +302,7 @@ add_lines() { # add_lines TEXT: grep -n output
 	done <<<"$1"
 }
 
+[ -z "$gcov_problem" ] || problems+=("$gcov_problem")
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	problems+=("timeout after ${TIMEOUT}s")
 elif [ "$qrc" != 0 ]; then

@@ -13,7 +13,9 @@
 # fixture's modes ats, soft and defer) in the same guest: for the mutant
 # catalogue, whose headers name the scenarios that must catch each mutant.
 # The last stdout line is vm-run.sh's "... P passed, F failed".
-# Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15).
+# Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15);
+# MODULE_MAKE_ARGS, more arguments for build-module.sh's make (make
+# coverage: GCOV_PROFILE=y).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -39,7 +41,8 @@ check_kver "$KVER"
 
 need_pkgs gcc make libc6-dev
 
-mapfile -t BUILT < <("$VM_DIR/build-module.sh" "$KVER")
+read -r -a module_args <<<"${MODULE_MAKE_ARGS:-}"
+mapfile -t BUILT < <("$VM_DIR/build-module.sh" "$KVER" "${module_args[@]}")
 # A private copy: another build of the same kernel wipes the shared build dir.
 mkdir -p "$CACHE/tmp"
 KO_DIR=$(mktemp -d "$CACHE/tmp/ko.XXXXXX")
