@@ -49,6 +49,9 @@ static int read_maps(pid_t pid, struct region **out, int *nr)
 	unsigned long s, e;
 	FILE *f;
 
+	/* Set on every path: aarch64 gcc 12 warns (-Wmaybe-uninitialized). */
+	*out = NULL;
+	*nr = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "r");
 	if (!f)
