@@ -44,24 +44,29 @@ LCOV=(lcov --quiet --gcov-tool gcov-12 --rc lcov_branch_coverage=1)
 failed=0
 t0=$(date +%s)
 
-# canon INFO: the repository's path for every source file of the module, so
-# that runs built from different copies (the VM's build dir, UML's overlay
-# symlink) merge line by line. Sources are the same files of this checkout.
+# canon INFO DIR: the repository's path for every source file under DIR (a
+# copy of the module's sources, or UML's overlay symlink to a checkout), so
+# that runs built from different copies merge line by line. The sources are
+# this checkout's files (build-module.sh copies them, run-kunit.sh links to
+# them); the kernel's headers keep their paths and are left out later.
 canon() {
-	sed -i -E "s#^SF:.*/(tests/[^/]+\.c|include/uapi/linux/[^/]+\.h|[^/]+\.[ch])\$#SF:$REPO/\1#" "$1"
+	local info=$1 dir=$2 d
+	for d in "$dir" "$(realpath -e "$dir")"; do
+		sed -i "s#^SF:$d/#SF:$REPO/#" "$info"
+	done
 }
 
-# capture NAME DIR: the .gcda in DIR (and the .gcno next to them) as
-# $COV/info/NAME.info, the module's files only.
+# capture NAME DIR [SRCDIR]: the .gcda in DIR (and the .gcno next to them)
+# as $COV/info/NAME.info, the files of SRCDIR (default DIR) only.
 capture() {
-	local name=$1 dir=$2 raw=$COV/info/$1.raw
+	local name=$1 dir=$2 srcdir=${3:-$2} raw=$COV/info/$1.raw
 	if ! "${LCOV[@]}" --capture --directory "$dir" --output-file "$raw" \
 		>"$COV/info/$name.log" 2>&1; then
 		tail -5 "$COV/info/$name.log" >&2
 		log "lcov could not capture $name (log: $COV/info/$name.log)"
 		return 1
 	fi
-	canon "$raw"
+	canon "$raw" "$srcdir"
 	"${LCOV[@]}" --extract "$raw" "$REPO/*" --output-file "$COV/info/$name.info" \
 		>>"$COV/info/$name.log" 2>&1 || return 1
 	rm -f "$raw"
@@ -104,8 +109,8 @@ for kver in "${KVERS[@]}"; do
 	else
 		log "$(tail -1 "$COV/info/kunit-$kver.out")"
 	fi
-	capture "kunit-um-$kver" "$CACHE/kunit/um-$kver-cov/drivers/misc/mmu_notifier_sim" ||
-		failed=1
+	capture "kunit-um-$kver" "$CACHE/kunit/um-$kver-cov/drivers/misc/mmu_notifier_sim" \
+		"$CACHE/kunit/src/linux-$kver/drivers/misc/mmu_notifier_sim" || failed=1
 done
 
 infos=("$COV"/info/*.info)

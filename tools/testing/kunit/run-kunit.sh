@@ -101,6 +101,19 @@ append_once() {
 }
 
 ln -sfn "$REPO" "$TREE/drivers/misc/mmu_notifier_sim"
+# For --coverage: gcc 12 puts gcov's per-object destructors (which write the
+# .gcda at exit) in .fini_array.00100, and UML's common.lds.S keeps only
+# .fini_array there: the prioritised ones become an orphan section glibc
+# never runs, and no .gcda is written. Keep them (as .init_array.* already
+# is); without gcov there are none, so the other builds link as before.
+# Replaced, never edited in place (a hard link into the pristine tree).
+LDS=$TREE/arch/um/include/asm/common.lds.S
+if ! grep -qF '.fini_array.*' "$LDS"; then
+	sed 's/^\t\*(\.fini_array)$/\t*(SORT_BY_INIT_PRIORITY(.fini_array.*)) *(.fini_array)/' \
+		"$LDS" >"$LDS.mnsim.tmp"
+	grep -qF '.fini_array.*' "$LDS.mnsim.tmp" || die "$LDS: no .fini_array line to extend"
+	mv -f "$LDS.mnsim.tmp" "$LDS"
+fi
 # shellcheck disable=SC2016 # $(CONFIG_...) is make syntax
 append_once "$TREE/drivers/misc/Kconfig" 'source "drivers/misc/mmu_notifier_sim/Kconfig"'
 # shellcheck disable=SC2016
@@ -131,6 +144,12 @@ if [ "$DEBUG" = -cov ]; then
 		CONFIG_GCOV=y CONFIG_PROVE_LOCKING=y; do
 		KUNIT_ARGS+=(--kconfig_add "$opt")
 	done
+	# gcc 12's libgcov.a defines a global mangle_path (in _gcov.o, which
+	# never calls it), and so does fs/seq_file.c: the UML link fails with
+	# "multiple definition of `mangle_path'" (the kernel's kunit docs
+	# suggest gcc 6). The kernel's, linked first, may win: arch/um's
+	# LINK_WRAPS (the same in 6.1 and 6.12) plus the linker's option.
+	KUNIT_ARGS+=(--make_options "LINK_WRAPS=-Wl,--wrap,malloc -Wl,--wrap,free -Wl,--wrap,calloc -Wl,--allow-multiple-definition")
 	find "$BUILD" -name '*.gcda' -delete
 elif [ -n "$DEBUG" ]; then
 	DEBUG_OPTS=(CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_DEBUG_LIST=y
