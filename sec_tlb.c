@@ -9,6 +9,7 @@
  * secondary-TLB hook can call them under the page-table lock.
  */
 #include <linux/bitmap.h>
+#include <linux/fault-inject.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -16,6 +17,49 @@
 #include <linux/slab.h>
 
 #include "sec_tlb.h"
+
+/*
+ * Fault injection of the preallocation, with CONFIG_FAULT_INJECTION: the
+ * kernel's fail_nth (/proc/<pid>/task/<tid>/fail-nth) fails a task's Nth
+ * should_fail() call whatever the attribute's probability, so a test fails
+ * each allocation of a command in turn (mnsim_dev.fail_nth_* in the
+ * kselftests, as iommufd's selftest does; mmu_notifier_sim.c has its own
+ * attribute, and the count runs across both). Without it, never.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static struct fault_attr sec_tlb_fail_attr = FAULT_ATTR_INITIALIZER;
+
+static bool sec_tlb_fail_alloc(void)
+{
+	return should_fail(&sec_tlb_fail_attr, 1);
+}
+
+static int __init sec_tlb_module_init(void)
+{
+	/* A failure a test forced is no news: no stack dump in the log. */
+	sec_tlb_fail_attr.verbose = 0;
+	return 0;
+}
+
+static void __exit sec_tlb_module_exit(void)
+{
+}
+
+module_init(sec_tlb_module_init);
+module_exit(sec_tlb_module_exit);
+#else
+static bool sec_tlb_fail_alloc(void)
+{
+	return false;
+}
+#endif
+
+/* kvcalloc() charged to the caller's memory cgroup, or an injected failure. */
+static void *sec_tlb_kvcalloc(size_t n, size_t size)
+{
+	return sec_tlb_fail_alloc() ? NULL :
+				      kvcalloc(n, size, GFP_KERNEL_ACCOUNT);
+}
 
 static unsigned long sec_tlb_entry_end(const struct sec_tlb_entry *e)
 {
@@ -55,12 +99,10 @@ int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity)
 	INIT_HLIST_HEAD(&tlb->tombs);
 	INIT_LIST_HEAD(&tlb->free);
 
-	tlb->hash = kvcalloc(1UL << tlb->hash_bits, sizeof(*tlb->hash),
-			     GFP_KERNEL_ACCOUNT);
+	tlb->hash = sec_tlb_kvcalloc(1UL << tlb->hash_bits, sizeof(*tlb->hash));
 	if (!tlb->hash)
 		return -ENOMEM;
-	tlb->entries = kvcalloc(capacity, sizeof(*tlb->entries),
-				GFP_KERNEL_ACCOUNT);
+	tlb->entries = sec_tlb_kvcalloc(capacity, sizeof(*tlb->entries));
 	if (!tlb->entries) {
 		kvfree(tlb->hash);
 		tlb->hash = NULL;

@@ -69,8 +69,10 @@
  *            address space has exited; no other command fails so
  * EPERM      BIND to another process without CAP_SYS_PTRACE over it;
  *            DEFER mode or %MNSIM_BIND_NO_FLUSH without CAP_SYS_ADMIN
- * ENOMEM     BIND could not preallocate the secondary TLB, or all bound
- *            devices together would exceed max_total_entries
+ * ENOMEM     open() or BIND could not allocate the device or preallocate
+ *            its secondary TLB, or all bound devices together would
+ *            exceed max_total_entries; the first PARK of an ATS binding
+ *            could not register its range callbacks
  * EAGAIN     a device access kept racing invalidations and gave up
  * EIO        a device access through a translation whose page the kernel
  *            freed was refused (the seed's case A: DEFER mode, a kernel

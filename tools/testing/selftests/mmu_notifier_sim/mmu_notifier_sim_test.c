@@ -1253,6 +1253,150 @@ static pid_t spawn_target(uid_t uid, int *wait_fd)
 	return pid;
 }
 
+/* ---- fault injection: each allocation of a command, failed in turn ---- */
+
+/* This thread's fail-nth (the kernel's fail_nth), or -1 without one. */
+static int fail_nth_open(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* Fail the @n-th fault point of this thread from now on (0: none). */
+static int fail_nth_set(int fd, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(fd, buf, len, 0) == len ? 0 : -errno;
+}
+
+/* What is left of the count: 0 once a fault point was failed. */
+static long fail_nth_left(int fd)
+{
+	char buf[16] = {};
+
+	if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/* The entries all bound devices preallocate (debugfs "contexts"), or -1. */
+static long mnsim_entries(void)
+{
+	char buf[128];
+	long n;
+
+	if (mnsim_read_file("/sys/kernel/debug/mmu_notifier_sim/contexts",
+			    buf, sizeof(buf)) ||
+	    sscanf(buf, "contexts=%*u entries=%ld", &n) != 1)
+		return -1;
+	return n;
+}
+
+/*
+ * Every allocation of open(), BIND and an ATS device's first PARK fails in
+ * turn, through the kernel's fail_nth (/proc/self/task/<tid>/fail-nth: the
+ * Nth fault point of the thread fails; the module's fault attributes are
+ * those points, CONFIG_FAULT_INJECTION; as iommufd's selftest does). Each
+ * failure is ENOMEM and leaves nothing behind: the device is as before,
+ * the entry budget is back, and the same command then works. The fault
+ * points are counted, so that one that stops being reached shows: open()
+ * has 2 (the context, its per-CPU counters), a BIND with the ring and the
+ * oracle 5 (the ring, the TLB's hash and its entries, the two notifiers),
+ * the PARK 1 (registering the range callbacks). Skipped, with the reason,
+ * on a kernel without fault injection (Debian's).
+ */
+TEST_F(mnsim_dev, fail_nth_open_bind_park)
+{
+	const __u32 flags = MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE;
+	unsigned int n, open_sites = 0, bind_sites = 0, park_sites = 0;
+	long entries0, left;
+	__u32 mode;
+	int nth, fd, ret;
+
+	nth = fail_nth_open();
+	if (nth < 0)
+		SKIP(return, "no fail-nth: the kernel has no CONFIG_FAULT_INJECTION");
+	entries0 = mnsim_entries();
+	ASSERT_LE(0, entries0);
+	mode = self->info.modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS) ?
+	       MNSIM_MODE_ATS : self->any_mode;
+
+	for (n = 1; n < 16; n++) {
+		ASSERT_EQ(0, fail_nth_set(nth, n));
+		fd = open(MNSIM_DEV_PATH, O_RDWR | O_CLOEXEC);
+		ret = fd < 0 ? -errno : 0;
+		left = fail_nth_left(nth);
+		ASSERT_EQ(0, fail_nth_set(nth, 0));
+		if (left > 0) {
+			EXPECT_LE(0, fd);
+			close(fd);
+			break;
+		}
+		open_sites++;
+		EXPECT_EQ(-ENOMEM, ret) TH_LOG("open(), fault point %u", n);
+		if (fd >= 0)
+			close(fd);
+	}
+	EXPECT_EQ(2U, open_sites);
+
+	for (n = 1; n < 16; n++) {
+		fd = mnsim_open();
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fail_nth_set(nth, n));
+		ret = _test_cmd_bind_flags(fd, flags, mode, MNSIM_TARGET_SELF, 0);
+		left = fail_nth_left(nth);
+		ASSERT_EQ(0, fail_nth_set(nth, 0));
+		if (left > 0) {
+			EXPECT_EQ(0, ret);
+			close(fd);
+			break;
+		}
+		bind_sites++;
+		EXPECT_EQ(-ENOMEM, ret) TH_LOG("BIND, fault point %u", n);
+		EXPECT_DEV_STATE(fd, 0);
+		EXPECT_EQ(entries0, mnsim_entries())
+			TH_LOG("BIND, fault point %u: the entry budget leaked", n);
+		EXPECT_EQ(0, _test_cmd_bind_flags(fd, flags, mode,
+						  MNSIM_TARGET_SELF, 0));
+		EXPECT_EQ(0, _test_cmd_unbind(fd));
+		close(fd);
+	}
+	EXPECT_EQ(5U, bind_sites);
+
+	/* ATS without the oracle registers its range callbacks at a PARK. */
+	if (mode == MNSIM_MODE_ATS) {
+		for (n = 1; n < 16; n++) {
+			fd = mnsim_open();
+			ASSERT_LE(0, fd);
+			ASSERT_EQ(0, _test_cmd_bind(fd, mode, MNSIM_TARGET_SELF, 0));
+			ASSERT_EQ(0, fail_nth_set(nth, n));
+			ret = _test_cmd_park(fd, MNSIM_PARK_END, 1000,
+					     MNSIM_PTR(&n), NULL);
+			left = fail_nth_left(nth);
+			ASSERT_EQ(0, fail_nth_set(nth, 0));
+			if (left > 0) {
+				EXPECT_EQ(0, ret);
+				close(fd);
+				break;
+			}
+			park_sites++;
+			EXPECT_EQ(-ENOMEM, ret) TH_LOG("PARK, fault point %u", n);
+			EXPECT_DEV_STATE(fd, mode);
+			EXPECT_EQ(0, _test_cmd_park(fd, MNSIM_PARK_END, 1000,
+						    MNSIM_PTR(&n), NULL));
+			close(fd);
+		}
+		EXPECT_EQ(1U, park_sites);
+	}
+	EXPECT_EQ(entries0, mnsim_entries());
+	close(nth);
+}
+
 /*
  * BIND to another process needs CAP_SYS_PTRACE (EPERM without it, whatever
  * the uids: root to nobody, nobody to root, nobody to another uid, even a
