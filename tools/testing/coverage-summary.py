@@ -12,6 +12,11 @@ says it takes a lock and that no run reached: the coverage kernels run with
 lockdep (coverage.config, run-kunit.sh --coverage), so such a function is a
 locking path lockdep never validated.
 
+--reasons FILE (default tools/testing/coverage-unreached.txt) gives, per
+function, why its uncovered lines cannot be reached from a test
+("file function: reason" lines); the summary prints the reason next to
+those lines, and "no reason given" where there is none.
+
 --rst FILE writes the same as a reStructuredText page, dated and tied to the
 commit (git describe), for Documentation/.
 """
@@ -97,10 +102,18 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--runs", default="")
     ap.add_argument("--rst")
+    ap.add_argument("--reasons")
     ap.add_argument("info")
     a = ap.parse_args()
     repo = Path(a.repo)
     files = parse(a.info)
+    reasons = {}
+    rpath = Path(a.reasons) if a.reasons else repo / "tools/testing/coverage-unreached.txt"
+    if rpath.exists():
+        for line in rpath.read_text().splitlines():
+            m = re.match(r"^([\w./-]+) (\w+): (.+)$", line)
+            if m:
+                reasons[(m.group(1), m.group(2))] = m.group(3)
     rel = {}
     for path, d in files.items():
         try:
@@ -154,8 +167,9 @@ def main():
         for s, name in starts:
             if name in per:
                 hits = d["fn"][name][1]
+                why = reasons.get((r, name), "no reason given")
                 out.append(f"  {name}{'' if hits else ' (never called)'}: "
-                           f"{ranges(per[name])}")
+                           f"{ranges(per[name])}: {why}")
         if "(outside functions)" in per:
             out.append(f"  (outside functions): {ranges(per['(outside functions)'])}")
         out.append("")

@@ -554,6 +554,77 @@ static inline const char *mnsim_missing(enum mnsim_feature f)
 			SKIP(return, "%s", __why);			\
 	} while (0)
 
+/* ---- which paths call the secondary-TLB hook, per architecture ---- */
+
+/* A kernel path whose hook call a test asserts. */
+enum mnsim_path {
+	/*
+	 * A write fault that reuses the page in place (wp_page_reuse():
+	 * ptep_set_access_flags() makes the PTE writable and dirty).
+	 */
+	MNSIM_PATH_WRITE_REUSE,
+};
+
+/*
+ * Whether @path calls the hook, per architecture and notifier generation
+ * (&mnsim_info.hook: invalidate_range up to 6.5, the architecture's TLB
+ * flush from 6.6), each row read in Debian's sources (6.1.192, 6.12.118),
+ * file:line. A test asserts this table, not what x86 happens to do.
+ */
+struct mnsim_hook_row {
+	const char *arch;
+	__u32 hook;
+	enum mnsim_path path;
+	bool calls;
+	const char *source;
+};
+
+static const struct mnsim_hook_row mnsim_hook_table[] = {
+	{ "x86_64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_WRITE_REUSE, false,
+	  "6.1 mm/memory.c:3085 wp_page_reuse() -> arch/x86/mm/pgtable.c:486 "
+	  "ptep_set_access_flags(): set_pte() only, no flush, no notifier" },
+	{ "x86_64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_WRITE_REUSE, false,
+	  "6.12 mm/memory.c:3245 wp_page_reuse() -> arch/x86/mm/pgtable.c:502 "
+	  "ptep_set_access_flags(): set_pte() only, no flush" },
+	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_WRITE_REUSE, false,
+	  "6.1 arch/arm64/mm/fault.c:236 ptep_set_access_flags() -> "
+	  "flush_tlb_page() (asm/tlbflush.h:288): TLBI only, no notifier" },
+	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_WRITE_REUSE, true,
+	  "6.12 arch/arm64/mm/fault.c:242 __ptep_set_access_flags() -> "
+	  "flush_tlb_page() -> __flush_tlb_page_nosync() (asm/tlbflush.h:314): "
+	  "mmu_notifier_arch_invalidate_secondary_tlbs()" },
+};
+
+#if defined(__x86_64__)
+#define MNSIM_ARCH	"x86_64"
+#elif defined(__aarch64__)
+#define MNSIM_ARCH	"aarch64"
+#else
+#define MNSIM_ARCH	"unknown"
+#endif
+
+/*
+ * The row of @path on this architecture and a kernel whose hook is @hook.
+ * Return: it, or NULL when the table has none (a test then skips).
+ */
+static inline const struct mnsim_hook_row *
+mnsim_hook_expect(enum mnsim_path path, __u32 hook)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mnsim_hook_table) / sizeof(mnsim_hook_table[0]);
+	     i++) {
+		const struct mnsim_hook_row *r = &mnsim_hook_table[i];
+
+		if (r->path == path && r->hook == hook &&
+		    !strcmp(r->arch, MNSIM_ARCH))
+			return r;
+	}
+	return NULL;
+}
+
 /* ---- memory ---- */
 
 /*
