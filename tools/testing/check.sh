@@ -40,6 +40,11 @@ all_steps() {
 	for kver in 6.1 6.12; do
 		step "build-w1-sparse-$kver" "$VM/build-module.sh" "$kver"
 	done
+	# arm64: Debian's arm64 headers (a private apt of bookworm's arm64
+	# lists), cross-built with aarch64-linux-gnu-gcc-12
+	for kver in 6.1 6.12; do
+		step "build-w1-sparse-$kver-arm64" "$VM/build-module.sh" "$kver-arm64"
+	done
 	step docs tools/testing/docs.sh
 	step dkms tools/testing/dkms-check.sh
 	# make install DESTDIR=stage, then modprobe + mnsim info from it in the guest.

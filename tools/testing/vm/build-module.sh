@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: build-module.sh KVER [MAKE_ARG...]      (KVER: 6.1 or 6.12)
+# Usage: build-module.sh KVER [MAKE_ARG...]      (KVER: a flavour of check_kver)
 #
 # Builds the repository's out-of-tree module against Debian's KVER headers
 # (fetch-kernel.sh): copies the top-level Kbuild, *.c, *.h and include/ into a
@@ -45,7 +45,8 @@ shopt -u nullglob
 [ "${#srcs[@]}" -eq 0 ] || cp "${srcs[@]}" "$MOD/"
 [ ! -d "$REPO_ROOT/include" ] || cp -r "$REPO_ROOT/include" "$MOD/"
 
-args=(-C "$KDIR" M="$MOD" W=1 C=1 -j"${JOBS:-$(nproc)}"
+read -r -a cross < <(kbuild_cross "$KDIR" | paste -sd' ')
+args=(-C "$KDIR" M="$MOD" "${cross[@]}" W=1 C=1 -j"${JOBS:-$(nproc)}"
 	CHECK="${CHECK:-$(pick_sparse "$KDIR")}" "$@" modules)
 rc=0
 # the command heads its log, not the terminal

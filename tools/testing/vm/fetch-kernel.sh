@@ -1,5 +1,6 @@
 #!/bin/bash
-# Usage: fetch-kernel.sh KVER    (KVER: 6.1, 6.12, 6.1-debug, 6.12-debug or latest)
+# Usage: fetch-kernel.sh KVER    (KVER: 6.1, 6.12, 6.1-arm64, 6.12-arm64,
+#                                 6.1-debug, 6.12-debug or latest)
 #
 # 6.1-debug and 6.12-debug are handed to build-debug-kernel.sh (a debug
 # kernel built from Debian's linux-source; same env file variables).
@@ -17,6 +18,11 @@
 # stdout: the path of the env file only.  Logs: stderr.
 # Idempotent; a warm run does no download.  Offline with a cached kernel:
 # falls back to the existing env file.
+# 6.1-arm64 and 6.12-arm64: the same ABI's arm64 image and headers, from
+# bookworm's arm64 lists of a private apt (lib.sh arm64_apt), with the
+# amd64 -common headers and linux-kbuild (host tools): the headers'
+# .kernelvariables set ARCH=arm64 and CROSS_COMPILE=aarch64-linux-gnu-, so
+# `make -C KDIR M=...` cross-builds as is. The env file gets KARCH=arm64.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +34,11 @@ case "$KVER" in
 kb-*) echo "$CACHE/kernels/$KVER.env"; exit 0 ;;
 esac
 ENV_FILE=$CACHE/kernels/$KVER.env
+# DARCH: Debian's architecture of the kernel; BASE: the series
+case "$KVER" in
+*-arm64) DARCH=arm64 BASE=${KVER%-arm64} ;;
+*) DARCH=amd64 BASE=$KVER ;;
+esac
 
 if [ "$KVER" = latest ]; then
 	rc=0
@@ -51,6 +62,7 @@ if [ "$KVER" = latest ]; then
 fi
 
 need_pkgs gcc-12 make pahole dwarves sparse libelf1 libssl3 zlib1g binutils
+[ "$DARCH" = amd64 ] || need_pkgs gcc-12-aarch64-linux-gnu
 
 # --- resolve the newest complete ABI -------------------------------------
 # apt's binary cache is disabled on this image (docker-clean), so each
@@ -59,7 +71,7 @@ need_pkgs gcc-12 make pahole dwarves sparse libelf1 libssl3 zlib1g binutils
 # prints: ABI VERSION KBUILD_PKG KBUILD_VERSION
 resolve() {
 	local abis abi img hdr com kb v vk pkgs=() pol
-	case "$KVER" in
+	case "$BASE" in
 	6.1)
 		abis=$(apt-cache pkgnames linux-image-6.1.0- |
 			sed -nE 's/^linux-image-(6\.1\.0-[0-9]+)-amd64-unsigned$/\1/p' | sort -Vr)
@@ -70,7 +82,7 @@ resolve() {
 		;;
 	esac
 	[ -n "$abis" ] || return 1
-	kbuild_pkg() { if [ "$KVER" = 6.1 ]; then echo linux-kbuild-6.1; else echo "linux-kbuild-$1"; fi; }
+	kbuild_pkg() { if [ "$BASE" = 6.1 ]; then echo linux-kbuild-6.1; else echo "linux-kbuild-$1"; fi; }
 	for abi in $abis; do
 		pkgs+=("linux-image-$abi-amd64-unsigned" "linux-headers-$abi-amd64"
 			"linux-headers-$abi-common" "$(kbuild_pkg "$abi")")
@@ -90,6 +102,11 @@ resolve() {
 		[ -n "$v" ] || continue
 		[ "$(cand "$hdr")" = "$v" ] || continue
 		[ "$(cand "$com")" = "$v" ] || continue
+		# another architecture: its image and headers of the same version
+		if [ "$DARCH" != amd64 ]; then
+			[ "$(arm64_cand "linux-image-$abi-$DARCH-unsigned")" = "$v" ] || continue
+			[ "$(arm64_cand "linux-headers-$abi-$DARCH")" = "$v" ] || continue
+		fi
 		# linux-kbuild-6.1 is shared by all 6.1 ABIs: prefer the exact version
 		if awk -v p="$kb" -v v="$v" '$1 == p && $2 == "has" && $3 == v { f = 1 } END { exit !f }' <<<"$pol"; then
 			vk=$v
@@ -102,6 +119,13 @@ resolve() {
 	done
 	return 1
 }
+
+arm64_cand() {
+	arm64_apt_cache policy "$1" 2>/dev/null |
+		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
+}
+[ "$DARCH" = amd64 ] || arm64_update_once ||
+	log "bookworm's arm64 lists could not be updated (offline?): using what is cached"
 
 RESOLVED=$CACHE/kernels/$KVER.resolved
 mkdir -p "$CACHE/kernels"
@@ -128,7 +152,7 @@ if [ -z "$ABI" ]; then
 	mv -f "$RESOLVED.$$" "$RESOLVED"
 fi
 
-KREL=$ABI-amd64
+KREL=$ABI-$DARCH
 KROOT=$CACHE/kernels/$KREL
 ROOT=$KROOT/root
 KDIR=$ROOT/usr/src/linux-headers-$KREL
@@ -138,7 +162,8 @@ STAMP=$KROOT/.complete
 
 env_file() {
 	write_env "$ENV_FILE" tools/testing/vm/fetch-kernel.sh KVER="$KVER" KREL="$KREL" \
-		KPKGVER="$KPKGVER" KDIR="$KDIR" VMLINUZ="$VMLINUZ" KCONFIG="$ROOT/boot/config-$KREL"
+		KPKGVER="$KPKGVER" KDIR="$KDIR" VMLINUZ="$VMLINUZ" KCONFIG="$ROOT/boot/config-$KREL" \
+		KARCH="$DARCH"
 }
 
 # --- warm path -----------------------------------------------------------
@@ -161,8 +186,8 @@ fi
 log "kernel $KVER: $KREL (package version $KPKGVER, $KBUILD_PKG $KBUILD_VER)"
 
 # --- download --------------------------------------------------------------
-DEB_IMG=$(fetch_deb "linux-image-$ABI-amd64-unsigned" "$KPKGVER")
-DEB_HDR=$(fetch_deb "linux-headers-$ABI-amd64" "$KPKGVER")
+DEB_IMG=$(fetch_deb "linux-image-$ABI-$DARCH-unsigned" "$KPKGVER" "$DARCH")
+DEB_HDR=$(fetch_deb "linux-headers-$ABI-$DARCH" "$KPKGVER" "$DARCH")
 DEB_COM=$(fetch_deb "linux-headers-$ABI-common" "$KPKGVER")
 DEB_KB=$(fetch_deb "$KBUILD_PKG" "$KBUILD_VER")
 

@@ -16,7 +16,7 @@
 #   apt_lists_sig                  changes whenever the apt lists change (cache key)
 #   fetch_deb PKG VERSION          apt-get download into $CACHE/debs once; prints the .deb path
 #   with_lock NAME                 take an exclusive flock on $CACHE/locks/NAME (held until exit)
-#   check_kver KVER                accept 6.1, 6.12, 6.1-debug, 6.12-debug, latest or kb-*
+#   check_kver KVER                accept 6.1, 6.12, 6.1-arm64, 6.12-arm64, 6.1-debug, 6.12-debug, latest or kb-*
 #   check_base_kver KVER           accept only 6.1 or 6.12 (Debian source/packages)
 #   sid_apt / sid_apt_cache ARG... apt-get / apt-cache on Debian unstable through the
 #                                  private configuration in $CACHE/apt-sid
@@ -116,26 +116,33 @@ apt_lists_sig() {
 		md5sum | cut -d' ' -f1
 }
 
-# deb_path PKG VERSION: where apt-get download puts it (basename of Filename:)
+# deb_path PKG VERSION [arm64]: where apt-get download puts it (basename of
+# Filename:); arm64: a package of the private arm64 lists (arm64_apt)
 deb_path() {
 	local f
-	f=$(apt-cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
+	if [ "${3:-amd64}" = arm64 ]; then
+		f=$(arm64_apt_cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
+	else
+		f=$(apt-cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
+	fi
 	[ -n "$f" ] || die "apt-cache show $1=$2 has no Filename"
 	echo "$CACHE/debs/${f##*/}"
 }
 
+# fetch_deb PKG VERSION [arm64]: download once into $CACHE/debs; print the path
 fetch_deb() {
-	local pkg=$1 ver=$2 path tmpd
+	local pkg=$1 ver=$2 arch=${3:-amd64} path tmpd get=(apt-get)
 	mkdir -p "$CACHE/debs"
-	path=$(deb_path "$pkg" "$ver")
+	path=$(deb_path "$pkg" "$ver" "$arch")
 	if [ -s "$path" ] && dpkg-deb --info "$path" >/dev/null 2>&1; then
 		echo "$path"
 		return 0
 	fi
+	[ "$arch" = amd64 ] || get=(arm64_apt)
 	tmpd=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
 	# apt-get download writes into the current directory
-	(cd "$tmpd" && setup_run "downloading $pkg=$ver" \
-		apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver") ||
+	(cd "$tmpd" && setup_run "downloading $pkg=$ver ($arch)" \
+		"${get[@]}" download -q -o APT::Sandbox::User=root "$pkg=$ver") ||
 		{ rm -rf "$tmpd"; die "apt-get download $pkg=$ver failed"; }
 	mv -f "$tmpd/${path##*/}" "$path" || { rm -rf "$tmpd"; die "unexpected file name for $pkg"; }
 	rm -rf "$tmpd"
@@ -155,9 +162,9 @@ with_lock() {
 # registered (its env file in $CACHE/kernels).
 check_kver() {
 	case "${1:-}" in
-	6.1 | 6.12 | 6.1-debug | 6.12-debug | latest) ;;
+	6.1 | 6.12 | 6.1-arm64 | 6.12-arm64 | 6.1-debug | 6.12-debug | latest) ;;
 	kb-*) [ -f "$CACHE/kernels/$1.env" ] || die "no $CACHE/kernels/$1.env (run check-kernel.sh)" ;;
-	*) die "KVER must be 6.1 or 6.12 (Debian's kernels), 6.1-debug or 6.12-debug (debug builds of their source) or latest (Debian unstable's newest source) (got '${1:-}')" ;;
+	*) die "KVER must be 6.1 or 6.12 (Debian's kernels; 6.1-arm64, 6.12-arm64 for arm64), 6.1-debug or 6.12-debug (debug builds of their source) or latest (Debian unstable's newest source) (got '${1:-}')" ;;
 	esac
 }
 
@@ -222,6 +229,57 @@ sid_update_once() {
 	return "$_SID_UPDATED"
 }
 
+# --- bookworm's arm64 packages, privately -------------------------------------
+# Debian's arm64 kernels (image and headers) for the arm64 flavours
+# (6.1-arm64, 6.12-arm64), and the arm64 busybox-static for their guest: a
+# sources list limited to [arch=arm64], lists and downloads in
+# $CACHE/apt-arm64, APT::Architecture=arm64 for this apt alone. The system's
+# sources stay as they are and no architecture is added (no dpkg
+# --add-architecture): the debs are only unpacked, never installed.
+ARM64_APT=$CACHE/apt-arm64
+_arm64_opts() {
+	mkdir -p "$ARM64_APT/etc" "$ARM64_APT/lists/partial" "$ARM64_APT/archives/partial" \
+		"$ARM64_APT/state"
+	printf '%s\n' "deb [arch=arm64] http://deb.debian.org/debian bookworm main" \
+		"deb [arch=arm64] http://deb.debian.org/debian bookworm-updates main" \
+		"deb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main" \
+		>"$ARM64_APT/etc/sources.list.new"
+	cmp -s "$ARM64_APT/etc/sources.list.new" "$ARM64_APT/etc/sources.list" ||
+		mv -f "$ARM64_APT/etc/sources.list.new" "$ARM64_APT/etc/sources.list"
+	rm -f "$ARM64_APT/etc/sources.list.new"
+	: >"$ARM64_APT/state/status"
+	_ARM64_OPTS=(-o Dir::Etc::sourcelist="$ARM64_APT/etc/sources.list" -o Dir::Etc::sourceparts=-
+		-o Dir::State::Lists="$ARM64_APT/lists" -o Dir::State::status="$ARM64_APT/state/status"
+		-o Dir::Cache="$ARM64_APT" -o Dir::Cache::archives="$ARM64_APT/archives"
+		-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o APT::Sandbox::User=root)
+}
+arm64_apt() {
+	_arm64_opts
+	apt-get "${_ARM64_OPTS[@]}" "$@"
+}
+arm64_apt_cache() {
+	_arm64_opts
+	apt-cache "${_ARM64_OPTS[@]}" "$@"
+}
+# arm64_update_once: as sid_update_once, for the arm64 lists (fresh for 6 h:
+# bookworm moves slowly).
+_ARM64_UPDATED=
+arm64_update_once() {
+	local stamp=$ARM64_APT/lists/.mnsim-updated
+	if [ -z "$_ARM64_UPDATED" ]; then
+		_ARM64_UPDATED=0
+		if [ -z "$(find "$stamp" -mmin -360 2>/dev/null)" ]; then
+			if setup_run "apt-get update (bookworm arm64, private lists in $ARM64_APT)" \
+				arm64_apt update -q; then
+				touch "$stamp"
+			else
+				_ARM64_UPDATED=1
+			fi
+		fi
+	fi
+	return "$_ARM64_UPDATED"
+}
+
 # --- sparse ------------------------------------------------------------------
 # From 6.14 or so Kbuild validates the checker (scripts/checker-valid.sh: it
 # must parse __typeof_unqual__) and, when it cannot, prints "C=1 specified,
@@ -256,6 +314,17 @@ check_base_kver() {
 	esac
 }
 
+# kbuild_cross KDIR: the make arguments that cross-build modules for the tree
+# KDIR when it is not the host's architecture (arm64: its .config). Debian's
+# 6.12 arm64 headers set CROSS_COMPILE themselves (.kernelvariables); 6.1's
+# only when dpkg's DEB_BUILD_ARCH and DEB_HOST_ARCH differ, so it is given.
+kbuild_cross() {
+	if grep -q '^CONFIG_ARM64=y' "$1/.config" 2>/dev/null; then
+		need_pkgs gcc-12-aarch64-linux-gnu
+		echo CROSS_COMPILE=aarch64-linux-gnu-
+	fi
+}
+
 # prove_module_build KDIR KREL DIR WHO: prove that the kernel build tree KDIR
 # serves out-of-tree modules: a tiny module that includes mmu_notifier.h,
 # built in DIR (emptied first) with W=1 C=1, without a warning, and with a
@@ -287,8 +356,9 @@ MODULE_DESCRIPTION("$who build check");
 EOT
 	echo 'obj-m += hello.o' >"$t/Kbuild"
 	log "checking the headers: a test module, W=1 C=1 (log: $t/build.log)"
-	if ! make -C "$kdir" M="$t" W=1 C=1 CHECK="$(pick_sparse "$kdir")" modules \
-		>"$t/build.log" 2>&1; then
+	# shellcheck disable=SC2046 # kbuild_cross prints whole arguments
+	if ! make -C "$kdir" M="$t" $(kbuild_cross "$kdir") W=1 C=1 \
+		CHECK="$(pick_sparse "$kdir")" modules >"$t/build.log" 2>&1; then
 		cat "$t/build.log" >&2
 		die "test module build against $kdir failed"
 	fi
