@@ -51,9 +51,16 @@ all_steps() {
 	for kver in 6.1 6.12; do
 		step "install-$kver" tools/testing/install-test.sh "$kver"
 	done
+	# Two guests at a time: each runs on one host thread (TCG), and the
+	# machine has two cores.
 	for kver in 6.1 6.12; do
-		step "kselftest-$kver" "$VM/vm-test.sh" "$kver"
+		step_bg "kselftest-$kver" "$VM/vm-test.sh" "$kver"
 	done
+	steps_wait
+	for kver in 6.1 6.12; do
+		step_bg "kselftest-$kver-arm64" "$VM/vm-test.sh" "$kver-arm64"
+	done
+	steps_wait
 	# Debian unstable's newest linux-source, built with test.config and
 	# gcc-12 (KVER=latest): skipped, loudly, only when unstable is
 	# unreachable and nothing is cached; a cached one serves offline.

@@ -12,6 +12,12 @@
 #                      reason (the log's last line) on the terminal and in
 #                      the table. Returns the step's exit status (0 when
 #                      only counting), so that later steps can depend on it
+#   step_bg NAME CMD...  as step, in the background: a guest runs on one
+#                      host thread (single-threaded TCG), so two guests on
+#                      the machine's two cores take the time of one
+#   steps_wait         wait for the background steps, count them as step
+#                      does (in the order they started), print their
+#                      progress lines; returns non-zero if one failed
 #   steps_report       print a table with one row per step (passed, failed,
 #                      seconds), then "N passed, N failed" summed over all
 #                      steps; returns non-zero on any failure
@@ -46,24 +52,71 @@ _step_progress() {
 	grep --line-buffered -E '^\[[A-Za-z0-9_.-]+\] |[0-9]+ passed, [0-9]+ failed' || true
 }
 
+# _step_start NAME CMD...: number the step, print its line, start its log
+_step_start() {
+	local name=$1 el
+	shift
+	_step_log=${LOGDIR:?LOGDIR must be set before step}/$name.log
+	[ -n "$_step_t0" ] || _step_t0=$(date +%s)
+	_step_t1=$(date +%s)
+	el=$((_step_t1 - _step_t0))
+	printf '[%d/%d %02d:%02d] %s%s\n' "$_step_n" "${_step_total:-?}" \
+		$((el / 60)) $((el % 60)) "$name" "${_step_bg:+ (in the background)}"
+	echo "=== check: $name: $*" >"$_step_log"
+}
+
 step() {
-	local name=$1 log line p f rc t0 el
+	local name=$1 rc
 	shift
 	_step_n=$((_step_n + 1))
 	[ "$_step_mode" = count ] && return 0
-	log=${LOGDIR:?LOGDIR must be set before step}/$name.log
-	[ -n "$_step_t0" ] || _step_t0=$(date +%s)
-	t0=$(date +%s)
-	el=$((t0 - _step_t0))
-	printf '[%d/%d %02d:%02d] %s\n' "$_step_n" "${_step_total:-?}" \
-		$((el / 60)) $((el % 60)) "$name"
-	echo "=== check: $name: $*" >"$log"
-	"$@" 2>&1 | tee -a "$log" | _step_progress
+	_step_bg=
+	_step_start "$name" "$@"
+	"$@" 2>&1 | tee -a "$_step_log" | _step_progress
 	rc=${PIPESTATUS[0]}
+	_step_count "$name" "$_step_log" "$rc" "$_step_t1"
+}
+
+_step_bgs=()
+step_bg() {
+	local name=$1
+	shift
+	_step_n=$((_step_n + 1))
+	[ "$_step_mode" = count ] && return 0
+	_step_bg=1
+	_step_start "$name" "$@"
+	rm -f "$_step_log.rc"
+	{
+		"$@" >>"$_step_log" 2>&1
+		echo "$? $(date +%s)" >"$_step_log.rc"
+	} &
+	_step_bgs+=("$name $! $_step_t1")
+}
+
+steps_wait() {
+	local row name pid t0 t1 log rc ret=0
+	[ "$_step_mode" = count ] && return 0
+	for row in "${_step_bgs[@]}"; do
+		read -r name pid t0 <<<"$row"
+		wait "$pid"
+		log=$LOGDIR/$name.log
+		read -r rc t1 <"$log.rc" 2>/dev/null || { rc=1 t1=$(date +%s); }
+		rm -f "$log.rc"
+		echo "--- $name (background):"
+		_step_progress <"$log"
+		_step_count "$name" "$log" "$rc" "$t0" "$t1" || ret=1
+	done
+	_step_bgs=()
+	return "$ret"
+}
+
+# _step_count NAME LOG RC T0 [T1]: count a step that ran from T0 to T1 (now)
+_step_count() {
+	local name=$1 log=$2 rc=$3 t0=$4 t1=${5:-$(date +%s)} line p f
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ "$rc" -eq 77 ]; then
 		echo "--- $name SKIPPED: $(tail -n 1 "$log")"
-		summary+=("$name 0 0 $(($(date +%s) - t0)) $rc")
+		summary+=("$name 0 0 $((t1 - t0)) $rc")
 		return "$rc"
 	fi
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
@@ -85,7 +138,7 @@ step() {
 	fi
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	summary+=("$name $p $f $(($(date +%s) - t0)) $rc")
+	summary+=("$name $p $f $((t1 - t0)) $rc")
 	return "$rc"
 }
 

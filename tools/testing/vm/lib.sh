@@ -144,7 +144,8 @@ fetch_deb() {
 	(cd "$tmpd" && setup_run "downloading $pkg=$ver ($arch)" \
 		"${get[@]}" download -q -o APT::Sandbox::User=root "$pkg=$ver") ||
 		{ rm -rf "$tmpd"; die "apt-get download $pkg=$ver failed"; }
-	mv -f "$tmpd/${path##*/}" "$path" || { rm -rf "$tmpd"; die "unexpected file name for $pkg"; }
+	# one .deb; apt-get download names it with the epoch as %3a
+	mv -f "$tmpd"/*.deb "$path" || { rm -rf "$tmpd"; die "no .deb downloaded for $pkg"; }
 	rm -rf "$tmpd"
 	echo "$path"
 }
@@ -278,6 +279,32 @@ arm64_update_once() {
 		fi
 	fi
 	return "$_ARM64_UPDATED"
+}
+
+# arm64_busybox: the path of bookworm's arm64 busybox (static), unpacked
+# once from its deb into $CACHE/arm64/busybox-<version>/
+arm64_busybox() {
+	local v d deb
+	arm64_update_once || true
+	v=$(arm64_apt_cache policy busybox-static 2>/dev/null |
+		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }')
+	if [ -z "$v" ]; then
+		d=$(find "$CACHE/arm64" -maxdepth 1 -name 'busybox-*' 2>/dev/null | sort -V | tail -1)
+		[ -n "$d" ] || die "no arm64 busybox-static in the arm64 lists and none cached"
+		echo "$d/bin/busybox"
+		return 0
+	fi
+	d=$CACHE/arm64/busybox-${v//[:~]/_}
+	if [ ! -x "$d/bin/busybox" ]; then
+		deb=$(fetch_deb busybox-static "$v" arm64)
+		rm -rf "$d.tmp"
+		mkdir -p "$d.tmp"
+		dpkg-deb -x "$deb" "$d.tmp"
+		[ -x "$d.tmp/bin/busybox" ] || die "$deb has no bin/busybox"
+		rm -rf "$d"
+		mv "$d.tmp" "$d"
+	fi
+	echo "$d/bin/busybox"
 }
 
 # --- sparse ------------------------------------------------------------------

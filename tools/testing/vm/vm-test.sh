@@ -10,8 +10,9 @@
 # 5000) each: full preemption widens the windows between a zap's PTE clear
 # and its flush that the oracle must judge allowed (check-debug).
 # With --only, runs just the named scenarios (fixture.test, in each of the
-# fixture's modes ats, soft and defer) in the same guest: for the mutant
-# catalogue, whose headers name the scenarios that must catch each mutant.
+# fixture's modes ats, soft and defer; fixture.variant.test as named) in the
+# same guest: for the mutant catalogue, whose headers name the scenarios
+# that must catch each mutant.
 # The last stdout line is vm-run.sh's "... P passed, F failed".
 # Env: STRESS_SECS (how long mnsim_stress's mixed case runs, default 15);
 # MODULE_MAKE_ARGS, more arguments for build-module.sh's make (make
@@ -41,6 +42,15 @@ check_kver "$KVER"
 
 need_pkgs gcc make libc6-dev
 
+KARCH=amd64
+# shellcheck source=/dev/null
+. "$("$VM_DIR/fetch-kernel.sh" "$KVER")"
+# userspace for the guest: static, with the cross compiler for arm64
+ucc=()
+if [ "$KARCH" = arm64 ]; then
+	need_pkgs gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
+	ucc=(CC=aarch64-linux-gnu-gcc-12)
+fi
 read -r -a module_args <<<"${MODULE_MAKE_ARGS:-}"
 mapfile -t BUILT < <("$VM_DIR/build-module.sh" "$KVER" "${module_args[@]}")
 # A private copy: another build of the same kernel wipes the shared build dir.
@@ -65,7 +75,7 @@ OUT=$(mktemp -d "$CACHE/tmp/userspace.XXXXXX")
 trap 'rm -rf "$KO_DIR" "$OUT"' EXIT
 if [ "$DEMO" = 1 ]; then
 	# The seed's scenario twice: the hook keeps the order, DEFER breaks it.
-	make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
+	make -s -C "$REPO_ROOT/tools/mnsim" "${ucc[@]}" OUTPUT="$OUT" >&2
 	# --echo: what the guest's commands print goes to stdout as they print it
 	"$VM_DIR/vm-run.sh" --kver "$KVER" --name demo --echo "${ko_args[@]}" \
 		--append numa_balancing=disable --bin "$OUT/mnsim" \
@@ -77,7 +87,7 @@ fi
 
 # kselftest_harness.h: the selftests build against 6.12's on every kernel
 KSFT_DIR=$("$VM_DIR/fetch-source.sh" 6.12)/tools/testing/selftests
-make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" \
+make -s -C "$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim" "${ucc[@]}" \
 	KSFT_DIR="$KSFT_DIR" OUTPUT="$OUT" >&2
 if [ "$RACE" -gt 0 ]; then
 	race=()
@@ -90,7 +100,7 @@ if [ "$RACE" -gt 0 ]; then
 		--bin "$OUT/mnsim_stress" "${race[@]}" --tap
 	exit 0
 fi
-make -s -C "$REPO_ROOT/tools/mnsim" OUTPUT="$OUT" >&2
+make -s -C "$REPO_ROOT/tools/mnsim" "${ucc[@]}" OUTPUT="$OUT" >&2
 ST=$REPO_ROOT/tools/testing/selftests/mmu_notifier_sim
 if [ "${#ONLY[@]}" -gt 0 ]; then
 	# the binary of each fixture, and one -r per mode (the harness skips
@@ -103,6 +113,10 @@ if [ "${#ONLY[@]}" -gt 0 ]; then
 	for t in "${ONLY[@]}"; do
 		b=${bin_of[${t%%.*}]:-}
 		[ -n "$b" ] && [[ $t == *.* ]] || die "--only: no binary for '$t' (fixture.test)"
+		if [[ $t == *.*.* ]]; then
+			filt[$b]+=" -r $t"	# fixture.variant.test: as named
+			continue
+		fi
 		for m in ats soft defer; do
 			filt[$b]+=" -r ${t%%.*}.$m.${t#*.}"
 		done
@@ -122,8 +136,6 @@ export QEMU_EXTRA
 # Tests the kernel's config cannot run, and so may skip (vm-run.sh): the
 # fail_nth test needs CONFIG_FAULT_INJECTION, which Debian's kernels and
 # test.config leave out and coverage.config has.
-# shellcheck source=/dev/null
-. "$("$VM_DIR/fetch-kernel.sh" "$KVER")"
 VM_EXPECTED_SKIPS=
 grep -q '^CONFIG_FAULT_INJECTION=y' "$KCONFIG" ||
 	VM_EXPECTED_SKIPS+=" mnsim_dev.fail_nth_open_bind_park"

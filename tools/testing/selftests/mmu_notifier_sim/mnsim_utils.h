@@ -563,6 +563,12 @@ enum mnsim_path {
 	 * ptep_set_access_flags() makes the PTE writable and dirty).
 	 */
 	MNSIM_PATH_WRITE_REUSE,
+	/*
+	 * A one-page zap (MADV_DONTNEED: zap_page_range_single()) calls the
+	 * hook before its invalidate_range_end(), from the mmu_gather's flush
+	 * at the end of the VMA (tlb_end_vma()).
+	 */
+	MNSIM_PATH_ZAP_HOOK_BEFORE_END,
 };
 
 /*
@@ -595,6 +601,27 @@ static const struct mnsim_hook_row mnsim_hook_table[] = {
 	  "6.12 arch/arm64/mm/fault.c:242 __ptep_set_access_flags() -> "
 	  "flush_tlb_page() -> __flush_tlb_page_nosync() (asm/tlbflush.h:314): "
 	  "mmu_notifier_arch_invalidate_secondary_tlbs()" },
+	{ "x86_64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_ZAP_HOOK_BEFORE_END,
+	  false,
+	  "6.1 mm/mmu_notifier.c:553 mn_hlist_invalidate_end(): the hook in "
+	  "range end's own walk; x86 selects MMU_GATHER_MERGE_VMAS "
+	  "(arch/x86/Kconfig:255): tlb_end_vma() does not flush" },
+	{ "x86_64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, false,
+	  "6.12 arch/x86/Kconfig:274 MMU_GATHER_MERGE_VMAS: tlb_end_vma() "
+	  "(include/asm-generic/tlb.h:576) does not flush; the flush and its "
+	  "hook come in tlb_finish_mmu(), after range end (mm/memory.c:1935)" },
+	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_ZAP_HOOK_BEFORE_END,
+	  false,
+	  "6.1 tlb_end_vma() flushes (no MMU_GATHER_MERGE_VMAS), but arm64's "
+	  "__flush_tlb_range() (asm/tlbflush.h:301) calls no notifier: the "
+	  "hook is range end's (mm/mmu_notifier.c:553)" },
+	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, true,
+	  "6.12 mm/memory.c:1933 unmap_single_vma() -> tlb_end_vma() "
+	  "(include/asm-generic/tlb.h:576, no MMU_GATHER_MERGE_VMAS) -> "
+	  "tlb_flush() -> __flush_tlb_range() (asm/tlbflush.h:482): the hook, "
+	  "before range end (mm/memory.c:1934)" },
 };
 
 #if defined(__x86_64__)
