@@ -612,10 +612,12 @@ static const struct mnsim_hook_row mnsim_hook_table[] = {
 	  "(include/asm-generic/tlb.h:576) does not flush; the flush and its "
 	  "hook come in tlb_finish_mmu(), after range end (mm/memory.c:1935)" },
 	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_ZAP_HOOK_BEFORE_END,
-	  false,
-	  "6.1 tlb_end_vma() flushes (no MMU_GATHER_MERGE_VMAS), but arm64's "
-	  "__flush_tlb_range() (asm/tlbflush.h:301) calls no notifier: the "
-	  "hook is range end's (mm/mmu_notifier.c:553)" },
+	  true,
+	  "6.1 mm/memory.c:1793 unmap_single_vma() -> tlb_end_vma() "
+	  "(include/asm-generic/tlb.h:536, no MMU_GATHER_MERGE_VMAS) -> "
+	  "tlb_flush_mmu_tlbonly() -> mmu_notifier_invalidate_range() "
+	  "(include/asm-generic/tlb.h:447): the hook, before range end "
+	  "(mm/memory.c:1794)" },
 	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, true,
 	  "6.12 mm/memory.c:1933 unmap_single_vma() -> tlb_end_vma() "
