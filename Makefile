@@ -5,6 +5,9 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KVER ?= 6.12
+# ARCH=arm64 picks the arm64 flavour of KVER for the VM targets (build-kver,
+# vm-test, demo): Debian's arm64 kernel under qemu-system-aarch64.
+FLAVOUR = $(KVER)$(if $(filter arm64 aarch64,$(ARCH)),-arm64)
 KUNIT_ARCH ?= um
 VM := tools/testing/vm
 
@@ -61,7 +64,7 @@ dkms-check:
 
 # W=1 + sparse build against one of the Debian kernels (downloaded on demand).
 build-kver:
-	$(VM)/build-module.sh $(KVER)
+	$(VM)/build-module.sh $(FLAVOUR)
 
 # compat.h is the one file that may test the kernel version.
 checkpatch:
@@ -71,12 +74,12 @@ checkpatch:
 
 # Build the module and kselftest for KVER, boot it in QEMU and run the tests.
 vm-test:
-	$(VM)/vm-test.sh $(KVER)
+	$(VM)/vm-test.sh $(FLAVOUR)
 
 # Boot a kernel (6.12 unless KVER is given) and run the seed's COW
 # scenario in ATS mode (order kept) and DEFER mode (violation).
 demo:
-	@$(VM)/vm-test.sh --demo $(KVER)
+	@$(VM)/vm-test.sh --demo $(FLAVOUR)
 
 # The KUnit suites (sec_tlb, mnsim_order, mnsim_real_mm) with kunit.py in
 # Debian's linux-source-$(KVER): UML by default, KUNIT_ARCH=x86_64 (QEMU) for
