@@ -48,7 +48,7 @@ all_steps() {
 	step docs tools/testing/docs.sh
 	step dkms tools/testing/dkms-check.sh
 	# make install DESTDIR=stage, then modprobe + mnsim info from it in the guest.
-	for kver in 6.1 6.12; do
+	for kver in 6.1 6.12 6.1-arm64 6.12-arm64; do
 		step "install-$kver" tools/testing/install-test.sh "$kver"
 	done
 	# Two guests at a time: each runs on one host thread (TCG), and the
