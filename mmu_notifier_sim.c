@@ -232,6 +232,7 @@ struct mnsim_park_slot {
  */
 struct mnsim_counters {
 	u64 hook_calls;
+	u64 hook_empty;
 	u64 start_calls;
 	u64 end_calls;
 	u64 release_calls;
@@ -930,19 +931,31 @@ static void mnsim_secondary_tlb_hook(struct mmu_notifier *mn,
 				     unsigned long start, unsigned long end)
 {
 	struct mnsim_ctx *ctx = container_of(mn, struct mnsim_ctx, tlb_mn);
-	unsigned int n;
+	unsigned long first = start, last = end;
+	unsigned int n, flags = 0;
 
 	this_cpu_inc(ctx->cnt->hook_calls);
+	/*
+	 * An empty range: flush everything, as SMMUv3 does (see
+	 * &struct mnsim_stats.hook_empty); the event keeps what the kernel
+	 * passed.
+	 */
+	if (unlikely(start >= end)) {
+		this_cpu_inc(ctx->cnt->hook_empty);
+		first = 0;
+		last = ULONG_MAX;
+		flags = MNSIM_EVF_EMPTY;
+	}
 	if (likely(!mnsim_ev_on(ctx))) {
 		if (likely(!ctx->no_flush))
-			sec_tlb_invalidate_queue(&ctx->tlb, start, end);
+			sec_tlb_invalidate_queue(&ctx->tlb, first, last);
 	} else {
 		n = ctx->no_flush ? 0 :
-				    sec_tlb_invalidate(&ctx->tlb, start, end);
-		__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, 0, n);
+				    sec_tlb_invalidate(&ctx->tlb, first, last);
+		__mnsim_ev(ctx, MNSIM_EV_HOOK, start, end, 0, flags, n);
 	}
 	if (ctx->oracle)
-		mnsim_owin_hook(ctx, start, end);
+		mnsim_owin_hook(ctx, first, last);
 }
 
 /**
@@ -3010,6 +3023,7 @@ static void mnsim_get_stats(struct mnsim_ctx *ctx, struct mnsim_stats *arg,
 	arg->full_flushes = s.full_flushes;
 	mnsim_sum_counters(ctx, &c);
 	arg->hook_calls = c.hook_calls;
+	arg->hook_empty = c.hook_empty;
 	arg->start_calls = c.start_calls;
 	arg->end_calls = c.end_calls;
 	arg->release_calls = c.release_calls;
@@ -3440,7 +3454,7 @@ static struct miscdevice mnsim_misc = {
  *
  *   ctx=<id> tgid=<tgid> mode=<ats|soft|defer|-> capacity=<n> entries=<n>
  *   hits=<n> misses=<n> fills=<n> evictions=<n> inval_calls=<n>
- *   inval_entries=<n> full_flushes=<n> hook_calls=<n> start_calls=<n>
+ *   inval_entries=<n> full_flushes=<n> hook_calls=<n> hook_empty=<n> start_calls=<n>
  *   end_calls=<n> release_calls=<n> walks=<n> faults=<n> oracle_coherent=<n>
  *   oracle_stale_allowed=<n> oracle_violation_b=<n> oracle_violation_a=<n>
  *
@@ -3549,8 +3563,8 @@ static int mnsim_contexts_show(struct seq_file *m, void *v)
 		   st.hits, st.misses, st.fills, st.evictions);
 	seq_printf(m, " inval_calls=%llu inval_entries=%llu full_flushes=%llu",
 		   st.inval_calls, st.inval_entries, st.full_flushes);
-	seq_printf(m, " hook_calls=%llu start_calls=%llu end_calls=%llu release_calls=%llu",
-		   st.hook_calls, st.start_calls, st.end_calls,
+	seq_printf(m, " hook_calls=%llu hook_empty=%llu start_calls=%llu end_calls=%llu release_calls=%llu",
+		   st.hook_calls, st.hook_empty, st.start_calls, st.end_calls,
 		   st.release_calls);
 	seq_printf(m, " walks=%llu faults=%llu", st.walks, st.faults);
 	seq_printf(m, " oracle_coherent=%llu oracle_stale_allowed=%llu oracle_violation_b=%llu oracle_violation_a=%llu\n",
@@ -3613,4 +3627,5 @@ MODULE_LICENSE("GPL");
 #include "tests/mnsim_real_mm_kunit.c"
 #include "tests/mnsim_owin_kunit.c"
 #include "tests/mnsim_retry_kunit.c"
+#include "tests/mnsim_hook_kunit.c"
 #endif

@@ -339,7 +339,19 @@ struct mnsim_flush {
  * @oracle_stale_allowed: (out) oracle verdicts %MNSIM_VERDICT_STALE_ALLOWED
  * @oracle_violation_b: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_B
  * @oracle_violation_a: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_A
+ * @hook_empty: (out) of @hook_calls, those with an empty range (start at or
+ *	after end), each taken as a flush of the whole TLB (see below)
  * @__reserved: must be 0 on input, 0 on output
+ *
+ * The hook's contract says nothing of an empty range, and the kernel's SVA
+ * drivers differ: SMMUv3 takes a size of 0 for "invalidate the whole ASID"
+ * (6.12 drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:141-151), VT-d
+ * passes [start, end - 1] on, an inverted range (drivers/iommu/intel/svm.c:67).
+ * A device cannot know what the kernel meant, and flushing more than asked
+ * is always safe, so this one does as SMMUv3: it flushes everything, counts
+ * the call and marks its HOOK event %MNSIM_EVF_EMPTY. One is a sign of a
+ * kernel bug such as arm64's of 2025 (__flush_tlb_range_op() passing
+ * start == end).
  *
  * Counters are cumulative since BIND and survive UNBIND until the next BIND.
  * Compare deltas: the number of callbacks differs between kernels.
@@ -376,7 +388,8 @@ struct mnsim_stats {
 	__aligned_u64 oracle_stale_allowed;
 	__aligned_u64 oracle_violation_b;
 	__aligned_u64 oracle_violation_a;
-	__aligned_u64 __reserved[4];
+	__aligned_u64 hook_empty;
+	__aligned_u64 __reserved[3];
 };
 
 /**
@@ -494,6 +507,7 @@ enum mnsim_event_type {
 #define MNSIM_EVF_WRITE		(1U << 0)	/* FILL/HIT/ACCESS: a write */
 #define MNSIM_EVF_BLOCKABLE	(1U << 1)	/* START/END: range blockable */
 #define MNSIM_EVF_REFUSED	(1U << 2)	/* ACCESS: failed, see @value */
+#define MNSIM_EVF_EMPTY		(1U << 3)	/* HOOK: empty range, all flushed */
 /* ACCESS: the oracle's &enum mnsim_verdict, worst over the pages */
 #define MNSIM_EVF_VERDICT_SHIFT	8
 #define MNSIM_EVF_VERDICT(flags)	(((flags) >> MNSIM_EVF_VERDICT_SHIFT) & 0xf)
@@ -510,7 +524,8 @@ enum mnsim_event_type {
  * @type: an &enum mnsim_event_type value
  * @tid: the thread that ran it, as seen from the initial pid namespace;
  *	kernel threads (ksmd, kswapd) have their own
- * @flags: %MNSIM_EVF_WRITE, %MNSIM_EVF_BLOCKABLE, %MNSIM_EVF_REFUSED
+ * @flags: %MNSIM_EVF_WRITE, %MNSIM_EVF_BLOCKABLE, %MNSIM_EVF_REFUSED,
+ *	%MNSIM_EVF_EMPTY (HOOK: @start and @end as the kernel passed them)
  * @count: HOOK/START/END/FLUSH/RELEASE: TLB entries dropped
  */
 struct mnsim_event {

@@ -587,43 +587,35 @@ struct mnsim_hook_row {
 
 static const struct mnsim_hook_row mnsim_hook_table[] = {
 	{ "x86_64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_WRITE_REUSE, false,
-	  "6.1 mm/memory.c:3085 wp_page_reuse() -> arch/x86/mm/pgtable.c:486 "
-	  "ptep_set_access_flags(): set_pte() only, no flush, no notifier" },
+	  "6.1 mm/memory.c:3085 wp_page_reuse() -> arch/x86/mm/pgtable.c:486 ptep_set_access_flags(): set_pte() only, no flush, no notifier"
+	},
 	{ "x86_64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_WRITE_REUSE, false,
-	  "6.12 mm/memory.c:3245 wp_page_reuse() -> arch/x86/mm/pgtable.c:502 "
-	  "ptep_set_access_flags(): set_pte() only, no flush" },
+	  "6.12 mm/memory.c:3245 wp_page_reuse() -> arch/x86/mm/pgtable.c:502 ptep_set_access_flags(): set_pte() only, no flush"
+	},
 	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_WRITE_REUSE, false,
-	  "6.1 arch/arm64/mm/fault.c:236 ptep_set_access_flags() -> "
-	  "flush_tlb_page() (asm/tlbflush.h:288): TLBI only, no notifier" },
+	  "6.1 arch/arm64/mm/fault.c:236 ptep_set_access_flags() -> flush_tlb_page() (asm/tlbflush.h:288): TLBI only, no notifier"
+	},
 	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_WRITE_REUSE, true,
-	  "6.12 arch/arm64/mm/fault.c:242 __ptep_set_access_flags() -> "
-	  "flush_tlb_page() -> __flush_tlb_page_nosync() (asm/tlbflush.h:314): "
-	  "mmu_notifier_arch_invalidate_secondary_tlbs()" },
+	  "6.12 arch/arm64/mm/fault.c:242 __ptep_set_access_flags() -> flush_tlb_page() -> __flush_tlb_page_nosync() (asm/tlbflush.h:314): mmu_notifier_arch_invalidate_secondary_tlbs()"
+	},
 	{ "x86_64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_ZAP_HOOK_BEFORE_END,
 	  false,
-	  "6.1 mm/mmu_notifier.c:553 mn_hlist_invalidate_end(): the hook in "
-	  "range end's own walk; x86 selects MMU_GATHER_MERGE_VMAS "
-	  "(arch/x86/Kconfig:255): tlb_end_vma() does not flush" },
+	  "6.1 mm/mmu_notifier.c:553 mn_hlist_invalidate_end(): the hook in range end's own walk; x86 selects MMU_GATHER_MERGE_VMAS (arch/x86/Kconfig:255): tlb_end_vma() does not flush"
+	},
 	{ "x86_64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, false,
-	  "6.12 arch/x86/Kconfig:274 MMU_GATHER_MERGE_VMAS: tlb_end_vma() "
-	  "(include/asm-generic/tlb.h:576) does not flush; the flush and its "
-	  "hook come in tlb_finish_mmu(), after range end (mm/memory.c:1935)" },
+	  "6.12 arch/x86/Kconfig:274 MMU_GATHER_MERGE_VMAS: tlb_end_vma() (include/asm-generic/tlb.h:576) does not flush; the flush and its hook come in tlb_finish_mmu(), after range end (mm/memory.c:1935)"
+	},
 	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_ZAP_HOOK_BEFORE_END,
 	  true,
-	  "6.1 mm/memory.c:1793 unmap_single_vma() -> tlb_end_vma() "
-	  "(include/asm-generic/tlb.h:536, no MMU_GATHER_MERGE_VMAS) -> "
-	  "tlb_flush_mmu_tlbonly() -> mmu_notifier_invalidate_range() "
-	  "(include/asm-generic/tlb.h:447): the hook, before range end "
-	  "(mm/memory.c:1794)" },
+	  "6.1 mm/memory.c:1793 unmap_single_vma() -> tlb_end_vma() (include/asm-generic/tlb.h:536, no MMU_GATHER_MERGE_VMAS) -> tlb_flush_mmu_tlbonly() -> mmu_notifier_invalidate_range() (include/asm-generic/tlb.h:447): the hook, before range end (mm/memory.c:1794)"
+	},
 	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, true,
-	  "6.12 mm/memory.c:1933 unmap_single_vma() -> tlb_end_vma() "
-	  "(include/asm-generic/tlb.h:576, no MMU_GATHER_MERGE_VMAS) -> "
-	  "tlb_flush() -> __flush_tlb_range() (asm/tlbflush.h:482): the hook, "
-	  "before range end (mm/memory.c:1934)" },
+	  "6.12 mm/memory.c:1933 unmap_single_vma() -> tlb_end_vma() (include/asm-generic/tlb.h:576, no MMU_GATHER_MERGE_VMAS) -> tlb_flush() -> __flush_tlb_range() (asm/tlbflush.h:482): the hook, before range end (mm/memory.c:1934)"
+	},
 };
 
 #if defined(__x86_64__)
@@ -643,8 +635,7 @@ mnsim_hook_expect(enum mnsim_path path, __u32 hook)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(mnsim_hook_table) / sizeof(mnsim_hook_table[0]);
-	     i++) {
+	for (i = 0; i < ARRAY_SIZE(mnsim_hook_table); i++) {
 		const struct mnsim_hook_row *r = &mnsim_hook_table[i];
 
 		if (r->path == path && r->hook == hook &&
