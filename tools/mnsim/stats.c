@@ -32,6 +32,7 @@ static const struct column {
 	{ "misses", "MISSES", 9 },
 	{ "faults", "FAULTS", 8 },
 	{ "hook_calls", "HOOK", 9 },
+	{ "hook_empty", "EMPTY", 6 },
 	{ "start_calls", "START", 9 },
 	{ "end_calls", "END", 9 },
 	{ "inval_entries", "INVAL'D", 9 },
