@@ -2,7 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """The one-screen summary of a merged lcov tracefile (make coverage).
 
-Usage: coverage-summary.py --repo DIR [--runs "NAMES"] [--rst FILE] INFO
+Usage: coverage-summary.py --repo DIR [--rst FILE] [--reasons FILE]
+                           --base INFO... [--extra INFO...]
+
+The lines and branches counted are those the --base runs' builds instrument
+(the kselftests' modules, built as for a real kernel); a line or branch is
+covered when any run, --base or --extra (KUnit in UML), hits it. UML builds
+the module with other flags (CONFIG_GCOV on the whole kernel) and
+instruments lines the real builds do not, which would count as never run
+there; so --extra adds hits, not lines.
 
 Per file of the module (mmu_notifier_sim.c, sec_tlb.c and the headers with
 code): lines and branches covered out of total, against the goals (95 % of
@@ -32,6 +40,36 @@ LINE_GOAL = 95.0
 BRANCH_GOAL = 85.0
 # The test suites are compiled into mmu_notifier_sim.c's object: not product.
 SKIP = re.compile(r"^tests/")
+
+
+def merge(base, extra):
+    """The records of @base (a list of parse() results), hits of all."""
+    out = {}
+    for files in base:
+        for path, d in files.items():
+            o = out.setdefault(path, {"da": {}, "br": {}, "fn": {}})
+            for k, v in d["da"].items():
+                o["da"][k] = o["da"].get(k, 0) + v
+            for k, v in d["br"].items():
+                o["br"][k] = o["br"].get(k, 0) + v
+            for k, (line, hits) in d["fn"].items():
+                old = o["fn"].get(k, (line, 0))
+                o["fn"][k] = (old[0], old[1] + hits)
+    for files in extra:
+        for path, d in files.items():
+            o = out.get(path)
+            if not o:
+                continue
+            for k, v in d["da"].items():
+                if k in o["da"]:
+                    o["da"][k] += v
+            for k, v in d["br"].items():
+                if k in o["br"]:
+                    o["br"][k] += v
+            for k, (line, hits) in d["fn"].items():
+                if k in o["fn"]:
+                    o["fn"][k] = (o["fn"][k][0], o["fn"][k][1] + hits)
+    return out
 
 
 def parse(info):
@@ -100,13 +138,15 @@ def lock_functions(src):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
-    ap.add_argument("--runs", default="")
     ap.add_argument("--rst")
     ap.add_argument("--reasons")
-    ap.add_argument("info")
+    ap.add_argument("--base", nargs="+", required=True)
+    ap.add_argument("--extra", nargs="*", default=[])
     a = ap.parse_args()
     repo = Path(a.repo)
-    files = parse(a.info)
+    files = merge([parse(i) for i in a.base], [parse(i) for i in a.extra])
+    a.runs = " ".join(Path(i).stem for i in a.base) + \
+        (" + hits of " + " ".join(Path(i).stem for i in a.extra) if a.extra else "")
     reasons = {}
     rpath = Path(a.reasons) if a.reasons else repo / "tools/testing/coverage-unreached.txt"
     if rpath.exists():
@@ -151,17 +191,23 @@ def main():
             continue
         fns = sorted(d["fn"].items(), key=lambda kv: kv[1][0])
         starts = [(line, name) for name, (line, _) in fns]
-        per = {}
-        for line, hits in d["da"].items():
-            if hits:
-                continue
+        def owner_of(line):
             owner = "(outside functions)"
             for s, name in starts:
                 if s <= line:
                     owner = name
                 else:
                     break
-            per.setdefault(owner, []).append(line)
+            return owner
+        per = {}
+        for line, hits in d["da"].items():
+            if not hits:
+                per.setdefault(owner_of(line), []).append(line)
+        # lines of a function with a branch never taken
+        brs = {}
+        for (line, _, _), taken in d["br"].items():
+            if not taken:
+                brs.setdefault(owner_of(line), set()).add(line)
         out.append(f"{r}: uncovered lines by function "
                    f"({sum(len(v) for v in per.values())} lines in {len(per)} functions)")
         for s, name in starts:
@@ -172,6 +218,12 @@ def main():
                            f"{ranges(per[name])}: {why}")
         if "(outside functions)" in per:
             out.append(f"  (outside functions): {ranges(per['(outside functions)'])}")
+        out.append("")
+        out.append(f"{r}: lines with a branch never taken, by function "
+                   f"({sum(len(v) for v in brs.values())} lines in {len(brs)} functions)")
+        for s, name in starts:
+            if name in brs:
+                out.append(f"  {name}: {ranges(brs[name])}")
         out.append("")
     never = []
     for r in GOAL_FILES:

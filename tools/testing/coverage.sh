@@ -125,8 +125,11 @@ genhtml --quiet --branch-coverage --legend --title "mmu_notifier_sim $(git descr
 
 doc=()
 [ "${COVERAGE_DOC:-0}" = 1 ] && doc=(--rst Documentation/coverage.rst)
+base=("$COV"/info/kselftest-*.info)
+extra=()
+for i in "$COV"/info/kunit-*.info; do [ -f "$i" ] && extra+=("$i"); done
+[ -f "${base[0]}" ] || die "coverage: no kselftest run produced data"
 python3 tools/testing/coverage-summary.py --repo "$REPO" "${doc[@]}" \
-	--runs "$(cd "$COV/info" && ls ./*.info | sed 's#^\./##; s#\.info$##' | paste -sd' ')" \
-	"$COV/coverage.info" | tee "$COV/summary.txt"
+	--base "${base[@]}" ${extra[0]:+--extra "${extra[@]}"} | tee "$COV/summary.txt"
 log "report: $COV/html/index.html; summary: $COV/summary.txt ($(($(date +%s) - t0)) s)"
 exit "$failed"
