@@ -21,6 +21,11 @@
 #   sid_apt / sid_apt_cache ARG... apt-get / apt-cache on Debian unstable through the
 #                                  private configuration in $CACHE/apt-sid
 #   sid_update_once                update those private lists, at most once per run
+#   arm64_apt / arm64_apt_cache / arm64_update_once   the same for bookworm's
+#                                  arm64 lists ($CACHE/apt-arm64)
+#   arm64_busybox                  the arm64 guest's busybox, unpacked once
+#   kbuild_cross KDIR              make arguments to cross-build for KDIR's arch
+#   fetch_deb PKG VER [arm64]      download a deb once into $CACHE/debs
 #   write_env FILE WHO VAR=VALUE...   an env file of a kernel flavour (KVER KREL
 #                                  KPKGVER KDIR VMLINUZ KCONFIG), written atomically
 #   pick_sparse KDIR               the sparse C=1 must run for the kernel tree KDIR
@@ -209,25 +214,32 @@ sid_apt_cache() {
 	_sid_opts
 	apt-cache "${_SID_OPTS[@]}" "$@"
 }
-# sid_update_once: 0 when the lists are fresh, non-zero when the update failed
-# (offline): callers then go on with what the cache holds, and say so. Lists
-# updated in the last 30 minutes count as fresh (one make check calls this
-# from several scripts; each update costs a second or two).
-_SID_UPDATED=
-sid_update_once() {
-	local stamp=$SID_APT/lists/.mnsim-updated
-	if [ -z "$_SID_UPDATED" ]; then
-		_SID_UPDATED=0
-		if [ -z "$(find "$stamp" -mmin -30 2>/dev/null)" ]; then
-			if setup_run "apt-get update (Debian unstable, private lists in $SID_APT)" \
-				sid_apt update -q; then
+# _lists_update_once DIR MINUTES WHAT APT...: update a private apt's lists
+# (in DIR) unless a stamp there is younger than MINUTES; 0 when they are
+# fresh, non-zero when the update failed (offline): callers then go on with
+# what the cache holds, and say so. The answer holds for the rest of the
+# script (one make check calls this from several scripts; an update costs
+# a second or two).
+declare -A _LISTS_UPDATED=()
+_lists_update_once() {
+	local dir=$1 minutes=$2 what=$3 stamp=$1/.mnsim-updated
+	shift 3
+	if [ -z "${_LISTS_UPDATED[$dir]:-}" ]; then
+		_LISTS_UPDATED[$dir]=0
+		if [ -z "$(find "$stamp" -mmin "-$minutes" 2>/dev/null)" ]; then
+			if setup_run "$what" "$@" update -q; then
 				touch "$stamp"
 			else
-				_SID_UPDATED=1
+				_LISTS_UPDATED[$dir]=1
 			fi
 		fi
 	fi
-	return "$_SID_UPDATED"
+	return "${_LISTS_UPDATED[$dir]}"
+}
+# sid_update_once: Debian unstable's lists, fresh for 30 minutes
+sid_update_once() {
+	_lists_update_once "$SID_APT/lists" 30 \
+		"apt-get update (Debian unstable, private lists in $SID_APT)" sid_apt
 }
 
 # --- bookworm's arm64 packages, privately -------------------------------------
@@ -262,23 +274,11 @@ arm64_apt_cache() {
 	_arm64_opts
 	apt-cache "${_ARM64_OPTS[@]}" "$@"
 }
-# arm64_update_once: as sid_update_once, for the arm64 lists (fresh for 6 h:
-# bookworm moves slowly).
-_ARM64_UPDATED=
+# arm64_update_once: bookworm's arm64 lists, fresh for 6 hours (bookworm
+# moves slowly)
 arm64_update_once() {
-	local stamp=$ARM64_APT/lists/.mnsim-updated
-	if [ -z "$_ARM64_UPDATED" ]; then
-		_ARM64_UPDATED=0
-		if [ -z "$(find "$stamp" -mmin -360 2>/dev/null)" ]; then
-			if setup_run "apt-get update (bookworm arm64, private lists in $ARM64_APT)" \
-				arm64_apt update -q; then
-				touch "$stamp"
-			else
-				_ARM64_UPDATED=1
-			fi
-		fi
-	fi
-	return "$_ARM64_UPDATED"
+	_lists_update_once "$ARM64_APT/lists" 360 \
+		"apt-get update (bookworm arm64, private lists in $ARM64_APT)" arm64_apt
 }
 
 # arm64_busybox: the path of bookworm's arm64 busybox (static), unpacked

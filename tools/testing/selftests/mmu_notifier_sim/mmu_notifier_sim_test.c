@@ -1297,6 +1297,54 @@ static long mnsim_entries(void)
 	return n;
 }
 
+/* The commands whose allocations fail in turn. */
+enum fail_cmd { FAIL_OPEN, FAIL_BIND, FAIL_PARK, FAIL_NR };
+
+static const char *const fail_cmd_name[FAIL_NR] = { "open()", "BIND", "PARK" };
+
+#define FAIL_BIND_FLAGS	(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE)
+
+/*
+ * @cmd with this thread's @n-th fault point failing: open() of a device, or
+ * BIND (with the ring and the oracle) of a fresh one, or the first PARK of
+ * a fresh ATS binding without them. *@fd: the device (-1 after a failed
+ * open()); *@fired: the fault point was reached. Return: the command's
+ * result, -errno; -EIO when the set-up itself failed.
+ */
+static int fail_nth_cmd(int nth, unsigned int n, enum fail_cmd cmd,
+			__u32 mode, int *fd, bool *fired)
+{
+	int ret = -EIO;
+
+	*fired = false;
+	*fd = cmd == FAIL_OPEN ? -1 : mnsim_open();
+	if (cmd != FAIL_OPEN && *fd < 0)
+		return -EIO;
+	if (cmd == FAIL_PARK && _test_cmd_bind(*fd, mode, MNSIM_TARGET_SELF, 0))
+		return -EIO;
+	if (fail_nth_set(nth, n))
+		return -EIO;
+	switch (cmd) {
+	case FAIL_OPEN:
+		*fd = open(MNSIM_DEV_PATH, O_RDWR | O_CLOEXEC);
+		ret = *fd < 0 ? -errno : 0;
+		break;
+	case FAIL_BIND:
+		ret = _test_cmd_bind_flags(*fd, FAIL_BIND_FLAGS, mode,
+					   MNSIM_TARGET_SELF, 0);
+		break;
+	case FAIL_PARK:
+		ret = _test_cmd_park(*fd, MNSIM_PARK_END, 1000, MNSIM_PTR(fd),
+				     NULL);
+		break;
+	case FAIL_NR:
+		break;
+	}
+	*fired = fail_nth_left(nth) == 0;
+	fail_nth_set(nth, 0);
+	return ret;
+}
+
 /*
  * Every allocation of open(), BIND and an ATS device's first PARK fails in
  * turn, through the kernel's fail_nth (/proc/self/task/<tid>/fail-nth: the
@@ -1312,11 +1360,12 @@ static long mnsim_entries(void)
  */
 TEST_F(mnsim_dev, fail_nth_open_bind_park)
 {
-	const __u32 flags = MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE;
-	unsigned int n, open_sites = 0, bind_sites = 0, park_sites = 0;
-	long entries0, left;
+	const unsigned int want[FAIL_NR] = { 2, 5, 1 };
+	unsigned int n, c, sites;
+	long entries0;
 	__u32 mode;
 	int nth, fd, ret;
+	bool fired;
 
 	nth = fail_nth_open();
 	if (nth < 0)
@@ -1326,72 +1375,35 @@ TEST_F(mnsim_dev, fail_nth_open_bind_park)
 	mode = self->info.modes & MNSIM_MODE_BIT(MNSIM_MODE_ATS) ?
 	       MNSIM_MODE_ATS : self->any_mode;
 
-	for (n = 1; n < 16; n++) {
-		ASSERT_EQ(0, fail_nth_set(nth, n));
-		fd = open(MNSIM_DEV_PATH, O_RDWR | O_CLOEXEC);
-		ret = fd < 0 ? -errno : 0;
-		left = fail_nth_left(nth);
-		ASSERT_EQ(0, fail_nth_set(nth, 0));
-		if (left > 0) {
-			EXPECT_LE(0, fd);
-			close(fd);
-			break;
-		}
-		open_sites++;
-		EXPECT_EQ(-ENOMEM, ret) TH_LOG("open(), fault point %u", n);
-		if (fd >= 0)
-			close(fd);
-	}
-	EXPECT_EQ(2U, open_sites);
-
-	for (n = 1; n < 16; n++) {
-		fd = mnsim_open();
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, fail_nth_set(nth, n));
-		ret = _test_cmd_bind_flags(fd, flags, mode, MNSIM_TARGET_SELF, 0);
-		left = fail_nth_left(nth);
-		ASSERT_EQ(0, fail_nth_set(nth, 0));
-		if (left > 0) {
-			EXPECT_EQ(0, ret);
-			close(fd);
-			break;
-		}
-		bind_sites++;
-		EXPECT_EQ(-ENOMEM, ret) TH_LOG("BIND, fault point %u", n);
-		EXPECT_DEV_STATE(fd, 0);
-		EXPECT_EQ(entries0, mnsim_entries())
-			TH_LOG("BIND, fault point %u: the entry budget leaked", n);
-		EXPECT_EQ(0, _test_cmd_bind_flags(fd, flags, mode,
-						  MNSIM_TARGET_SELF, 0));
-		EXPECT_EQ(0, _test_cmd_unbind(fd));
-		close(fd);
-	}
-	EXPECT_EQ(5U, bind_sites);
-
-	/* ATS without the oracle registers its range callbacks at a PARK. */
-	if (mode == MNSIM_MODE_ATS) {
-		for (n = 1; n < 16; n++) {
-			fd = mnsim_open();
-			ASSERT_LE(0, fd);
-			ASSERT_EQ(0, _test_cmd_bind(fd, mode, MNSIM_TARGET_SELF, 0));
-			ASSERT_EQ(0, fail_nth_set(nth, n));
-			ret = _test_cmd_park(fd, MNSIM_PARK_END, 1000,
-					     MNSIM_PTR(&n), NULL);
-			left = fail_nth_left(nth);
-			ASSERT_EQ(0, fail_nth_set(nth, 0));
-			if (left > 0) {
-				EXPECT_EQ(0, ret);
+	for (c = 0; c < FAIL_NR; c++) {
+		/* Only ATS registers its range callbacks at a PARK. */
+		if (c == FAIL_PARK && mode != MNSIM_MODE_ATS)
+			continue;
+		for (n = 1, sites = 0; n < 16; n++) {
+			ret = fail_nth_cmd(nth, n, c, mode, &fd, &fired);
+			if (!fired) {
+				EXPECT_EQ(0, ret) TH_LOG("%s", fail_cmd_name[c]);
 				close(fd);
 				break;
 			}
-			park_sites++;
-			EXPECT_EQ(-ENOMEM, ret) TH_LOG("PARK, fault point %u", n);
-			EXPECT_DEV_STATE(fd, mode);
-			EXPECT_EQ(0, _test_cmd_park(fd, MNSIM_PARK_END, 1000,
-						    MNSIM_PTR(&n), NULL));
-			close(fd);
+			sites++;
+			EXPECT_EQ(-ENOMEM, ret)
+				TH_LOG("%s, fault point %u", fail_cmd_name[c], n);
+			if (c == FAIL_BIND) {
+				EXPECT_DEV_STATE(fd, 0);
+				EXPECT_EQ(entries0, mnsim_entries())
+					TH_LOG("BIND, fault point %u: the entry budget leaked", n);
+				EXPECT_EQ(0, _test_cmd_bind_flags(fd, FAIL_BIND_FLAGS,
+								  mode, MNSIM_TARGET_SELF, 0));
+			} else if (c == FAIL_PARK) {
+				EXPECT_DEV_STATE(fd, mode);
+				EXPECT_EQ(0, _test_cmd_park(fd, MNSIM_PARK_END, 1000,
+							    MNSIM_PTR(&fd), NULL));
+			}
+			if (fd >= 0)
+				close(fd);
 		}
-		EXPECT_EQ(1U, park_sites);
+		EXPECT_EQ(want[c], sites) TH_LOG("%s", fail_cmd_name[c]);
 	}
 	EXPECT_EQ(entries0, mnsim_entries());
 	close(nth);
