@@ -106,6 +106,7 @@ if [ "${#ONLY[@]}" -gt 0 ]; then
 	# the binary of each fixture, and one -r per mode (the harness skips
 	# a name that does not exist; the TAP total then shows it)
 	declare -A bin_of=([mnsim]=mmu_notifier_sim_test [seed]=mnsim_seed_test
+		[mnsim_dev]=mmu_notifier_sim_test
 		[events]=mnsim_events_test [park_order]=mnsim_events_test
 		[rebind]=mnsim_events_test [scen]=mnsim_scenarios_test
 		[share]=mnsim_share_test [oracle]=mnsim_stress [stress]=mnsim_stress)
@@ -113,8 +114,9 @@ if [ "${#ONLY[@]}" -gt 0 ]; then
 	for t in "${ONLY[@]}"; do
 		b=${bin_of[${t%%.*}]:-}
 		[ -n "$b" ] && [[ $t == *.* ]] || die "--only: no binary for '$t' (fixture.test)"
-		if [[ $t == *.*.* ]]; then
-			filt[$b]+=" -r $t"	# fixture.variant.test: as named
+		# fixture.variant.test, or a fixture without variants: as named
+		if [[ $t == *.*.* ]] || [ "${t%%.*}" = mnsim_dev ]; then
+			filt[$b]+=" -r $t"
 			continue
 		fi
 		for m in ats soft defer; do

@@ -953,7 +953,6 @@ static const struct rsv_desc rsvs[] = {
 	RSV(STATS, "__reserved[0]", OFF(mnsim_stats, __reserved[0]), 8),
 	RSV(STATS, "__reserved[1]", OFF(mnsim_stats, __reserved[1]), 8),
 	RSV(STATS, "__reserved[2]", OFF(mnsim_stats, __reserved[2]), 8),
-	RSV(STATS, "__reserved[3]", OFF(mnsim_stats, __reserved[3]), 8),
 	RSV(PARK, "__pad", OFF(mnsim_park, __pad), 4),
 	RSV(PARK, "__reserved", OFF(mnsim_park, __reserved), 8),
 	RSV(PARK_CTL, "__reserved", OFF(mnsim_park_ctl, __reserved), 4),

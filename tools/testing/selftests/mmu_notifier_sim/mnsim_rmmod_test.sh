@@ -6,8 +6,8 @@
 # device whose bound process exited. Each open holds one module reference.
 # Once the last device is closed it unloads, its node goes away, and it
 # loads again from the file vm-run.sh loaded it from (/etc/mnsim/modules).
-# sec_tlb cannot be unloaded while mmu_notifier_sim uses it. Both modules
-# are left loaded, as found.
+# sec_tlb cannot be unloaded while mmu_notifier_sim uses it. A bad
+# default_capacity fails the load. Both modules are left loaded, as found.
 MOD=mmu_notifier_sim
 LIB=sec_tlb
 DEV=/dev/$MOD
@@ -56,7 +56,7 @@ if ! loaded "$MOD" || [ ! -c "$DEV" ] || [ -z "$ko" ] || [ ! -f "$ko" ]; then
 	echo "1..0 # SKIP $MOD not loaded from /etc/mnsim/modules (vm-run.sh)"
 	exit 4
 fi
-echo "1..12"
+echo "1..14"
 
 r0=$(refcnt)
 exec 3<>"$DEV"
@@ -104,6 +104,20 @@ while [ -e "$DEV" ] && [ "$i" -lt 50 ]; do
 	usleep 20000
 done
 check node.gone [ ! -e "$DEV" ]
+
+# A default_capacity outside 1..SEC_TLB_MAX_CAPACITY: the load fails with
+# EINVAL (mnsim_init()) and leaves neither the module nor its node.
+for cap in 0 2097152; do
+	out=$(insmod "$ko" default_capacity=$cap 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/# /'
+	ok=0
+	if [ "$rc" != 0 ] && echo "$out" | grep -qi 'invalid' &&
+	   ! loaded "$MOD" && [ ! -e "$DEV" ]; then
+		ok=1
+	fi
+	check "insmod.bad_default_capacity_$cap" [ "$ok" = 1 ]
+done
 
 out=$(insmod "$ko" 2>&1)
 rc=$?
