@@ -430,11 +430,13 @@ TEST_F(park_order, park_before_end_hook)
 		zap_hook_came_first(_metadata, self, variant, &s0, page, 0);
 		return;
 	}
-	/* Parked in range end: no hook for the page yet. */
+	/*
+	 * Parked in range end: no hook for the page yet. The ring says so
+	 * for the page (a hook count would also count a flush of another
+	 * range of the test process, seen once on the 6.12 coverage kernel);
+	 * unwatched, the device's hit below says its entry was not dropped.
+	 */
 	test_cmd_stats(&s1);
-	d = mnsim_stats_delta(&s1, &s0);
-	EXPECT_EQ(0ULL, d.hook_calls)
-		TH_LOG("the secondary-TLB hook ran before the END park stopped the thread");
 	if (variant->watched) {
 		nr = mnsim_read_events(self->fd, self->ev, MAX_EV, NULL);
 		ASSERT_LT(0, nr);
