@@ -101,7 +101,7 @@ docs:
 	tools/testing/docs.sh
 
 # A test kernel from your source tree, with your patches: prints its build
-# directory. SRC=<linux tree> [PATCHES="a.patch b.patch"] [CONFIG=test|debug]
+# directory. SRC=<linux tree> [PATCHES="a.patch b.patch"] [CONFIG=test|debug|coverage]
 CONFIG ?= test
 kernel:
 	@test -n "$(SRC)" || { echo "make kernel: SRC=<linux source tree> is required" >&2; exit 2; }
