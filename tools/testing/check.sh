@@ -66,12 +66,14 @@ all_steps() {
 	# unreachable and nothing is cached; a cached one serves offline.
 	if step kernel-latest "$VM/fetch-kernel.sh" latest; then
 		step build-w1-sparse-latest "$VM/build-module.sh" latest
-		step kselftest-latest "$VM/vm-test.sh" latest
+		step_bg kselftest-latest "$VM/vm-test.sh" latest
 	fi
 	# a kernel built from source, unpatched and with mutant (a); the whole
-	# catalogue (6.12's mutants need a second kernel) is make check-mutants
-	step mutants tools/testing/check-mutants.sh \
+	# catalogue (6.12's mutants need a second kernel) is make check-mutants.
+	# Beside the newest kernel's guest: its own guests and build.
+	step_bg mutants tools/testing/check-mutants.sh \
 		tools/testing/mutants/a-6.1-cow-hook-at-range-end.patch
+	steps_wait
 	# KUnit: UML on both kernels; x86_64 (QEMU) on 6.12, where UML never calls
 	# the secondary-TLB hook.
 	step kunit-um-6.1 tools/testing/kunit/run-kunit.sh 6.1
