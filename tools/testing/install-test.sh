@@ -36,11 +36,7 @@ else
 fi
 
 # arm64: mnsim (and, with the same compiler, the modules) cross-built
-cross=()
-if [ "${KARCH:-amd64}" = arm64 ]; then
-	need_pkgs gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
-	cross=(CC=aarch64-linux-gnu-gcc-12 CROSS_COMPILE=aarch64-linux-gnu-)
-fi
+read -r -a cross < <({ guest_cc "${KARCH:-amd64}"; kbuild_cross "$KDIR"; } | paste -sd' ')
 log "make install DESTDIR=<stage> PREFIX=/usr for $KREL"
 if ! make -C "$SRC" -s install KDIR="$KDIR" "${cross[@]}" DESTDIR="$STAGE" PREFIX=/usr \
 	>"$WORK/install.log" 2>&1; then

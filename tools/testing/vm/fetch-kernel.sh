@@ -104,8 +104,9 @@ resolve() {
 		[ "$(cand "$com")" = "$v" ] || continue
 		# another architecture: its image and headers of the same version
 		if [ "$DARCH" != amd64 ]; then
-			[ "$(arm64_cand "linux-image-$abi-$DARCH-unsigned")" = "$v" ] || continue
-			[ "$(arm64_cand "linux-headers-$abi-$DARCH")" = "$v" ] || continue
+			[ "$(apt_candidate "linux-image-$abi-$DARCH-unsigned" "$DARCH")" = "$v" ] ||
+				continue
+			[ "$(apt_candidate "linux-headers-$abi-$DARCH" "$DARCH")" = "$v" ] || continue
 		fi
 		# linux-kbuild-6.1 is shared by all 6.1 ABIs: prefer the exact version
 		if awk -v p="$kb" -v v="$v" '$1 == p && $2 == "has" && $3 == v { f = 1 } END { exit !f }' <<<"$pol"; then
@@ -120,10 +121,6 @@ resolve() {
 	return 1
 }
 
-arm64_cand() {
-	arm64_apt_cache policy "$1" 2>/dev/null |
-		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
-}
 [ "$DARCH" = amd64 ] || arm64_update_once ||
 	log "bookworm's arm64 lists could not be updated (offline?): using what is cached"
 

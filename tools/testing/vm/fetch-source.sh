@@ -27,8 +27,7 @@ if [ "$KVER" = latest ]; then
 	if sid_update_once; then
 		PKG=$(sid_apt_cache pkgnames linux-source- 2>/dev/null |
 			grep -xE 'linux-source-[0-9]+\.[0-9]+' | sort -V | tail -1 || true)
-		[ -z "$PKG" ] || VER=$(sid_apt_cache policy "$PKG" 2>/dev/null |
-			awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }')
+		[ -z "$PKG" ] || VER=$(apt_candidate "$PKG" sid)
 	fi
 	if [ -z "$VER" ]; then
 		if [ -s "$LATEST" ] && read -r PKG VER <"$LATEST" &&

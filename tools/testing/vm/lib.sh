@@ -12,7 +12,8 @@
 #                                  30 lines and the command
 #   need_pkgs PKG...               idempotent apt-get install (skips when dpkg says installed)
 #   apt_update_once                `apt-get update`, at most once per script run
-#   apt_candidate PKG              candidate version of PKG (empty when unknown)
+#   apt_candidate PKG [arm64|sid]  candidate version of PKG (empty when unknown),
+#                                  in the system's lists or a private apt's
 #   apt_lists_sig                  changes whenever the apt lists change (cache key)
 #   fetch_deb PKG VERSION          apt-get download into $CACHE/debs once; prints the .deb path
 #   with_lock NAME                 take an exclusive flock on $CACHE/locks/NAME (held until exit)
@@ -25,6 +26,7 @@
 #                                  arm64 lists ($CACHE/apt-arm64)
 #   arm64_busybox                  the arm64 guest's busybox, unpacked once
 #   kbuild_cross KDIR              make arguments to cross-build for KDIR's arch
+#   guest_cc KARCH                 the CC= of the guest's userspace for KARCH
 #   fetch_deb PKG VER [arm64]      download a deb once into $CACHE/debs
 #   write_env FILE WHO VAR=VALUE...   an env file of a kernel flavour (KVER KREL
 #                                  KPKGVER KDIR VMLINUZ KCONFIG), written atomically
@@ -110,7 +112,13 @@ need_pkgs() {
 }
 
 apt_candidate() {
-	apt-cache policy "$1" 2>/dev/null | awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
+	local cache=(apt-cache)
+	case "${2:-amd64}" in
+	arm64) cache=(arm64_apt_cache) ;;
+	sid) cache=(sid_apt_cache) ;;
+	esac
+	"${cache[@]}" policy "$1" 2>/dev/null |
+		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }'
 }
 
 # apt's binary cache is disabled on this image (docker-clean), so every
@@ -124,12 +132,9 @@ apt_lists_sig() {
 # deb_path PKG VERSION [arm64]: where apt-get download puts it (basename of
 # Filename:); arm64: a package of the private arm64 lists (arm64_apt)
 deb_path() {
-	local f
-	if [ "${3:-amd64}" = arm64 ]; then
-		f=$(arm64_apt_cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
-	else
-		f=$(apt-cache show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
-	fi
+	local f cache=(apt-cache)
+	[ "${3:-amd64}" = amd64 ] || cache=(arm64_apt_cache)
+	f=$("${cache[@]}" show "$1=$2" 2>/dev/null | awk '/^Filename:/ { print $2; exit }')
 	[ -n "$f" ] || die "apt-cache show $1=$2 has no Filename"
 	echo "$CACHE/debs/${f##*/}"
 }
@@ -195,16 +200,25 @@ write_env() {
 # downloads live in $CACHE/apt-sid: the system's apt sources are never
 # changed and no architecture is added.
 SID_APT=$CACHE/apt-sid
+# _private_apt DIR SOURCE-LINE...: the sources list of the private apt in
+# DIR (rewritten only when it changes) and, in _APT_OPTS, the options that
+# make apt-get/apt-cache use it: its lists and downloads, never the system's.
+_private_apt() {
+	local dir=$1
+	shift
+	mkdir -p "$dir/etc" "$dir/lists/partial" "$dir/archives/partial"
+	printf '%s\n' "$@" >"$dir/etc/sources.list.new"
+	cmp -s "$dir/etc/sources.list.new" "$dir/etc/sources.list" ||
+		mv -f "$dir/etc/sources.list.new" "$dir/etc/sources.list"
+	rm -f "$dir/etc/sources.list.new"
+	_APT_OPTS=(-o Dir::Etc::sourcelist="$dir/etc/sources.list" -o Dir::Etc::sourceparts=-
+		-o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir"
+		-o Dir::Cache::archives="$dir/archives" -o APT::Sandbox::User=root)
+}
 _sid_opts() {
-	mkdir -p "$SID_APT/etc" "$SID_APT/lists/partial" "$SID_APT/archives/partial"
-	printf '%s\n' "deb http://deb.debian.org/debian sid main" \
-		"deb-src http://deb.debian.org/debian sid main" >"$SID_APT/etc/sources.list.new"
-	cmp -s "$SID_APT/etc/sources.list.new" "$SID_APT/etc/sources.list" ||
-		mv -f "$SID_APT/etc/sources.list.new" "$SID_APT/etc/sources.list"
-	rm -f "$SID_APT/etc/sources.list.new"
-	_SID_OPTS=(-o Dir::Etc::sourcelist="$SID_APT/etc/sources.list" -o Dir::Etc::sourceparts=-
-		-o Dir::State::Lists="$SID_APT/lists" -o Dir::Cache="$SID_APT"
-		-o Dir::Cache::archives="$SID_APT/archives" -o APT::Sandbox::User=root)
+	_private_apt "$SID_APT" "deb http://deb.debian.org/debian sid main" \
+		"deb-src http://deb.debian.org/debian sid main"
+	_SID_OPTS=("${_APT_OPTS[@]}")
 }
 sid_apt() {
 	_sid_opts
@@ -251,20 +265,15 @@ sid_update_once() {
 # --add-architecture): the debs are only unpacked, never installed.
 ARM64_APT=$CACHE/apt-arm64
 _arm64_opts() {
-	mkdir -p "$ARM64_APT/etc" "$ARM64_APT/lists/partial" "$ARM64_APT/archives/partial" \
-		"$ARM64_APT/state"
-	printf '%s\n' "deb [arch=arm64] http://deb.debian.org/debian bookworm main" \
+	_private_apt "$ARM64_APT" \
+		"deb [arch=arm64] http://deb.debian.org/debian bookworm main" \
 		"deb [arch=arm64] http://deb.debian.org/debian bookworm-updates main" \
-		"deb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main" \
-		>"$ARM64_APT/etc/sources.list.new"
-	cmp -s "$ARM64_APT/etc/sources.list.new" "$ARM64_APT/etc/sources.list" ||
-		mv -f "$ARM64_APT/etc/sources.list.new" "$ARM64_APT/etc/sources.list"
-	rm -f "$ARM64_APT/etc/sources.list.new"
+		"deb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main"
+	# its own (empty) dpkg status: nothing of arm64 is installed here
+	mkdir -p "$ARM64_APT/state"
 	: >"$ARM64_APT/state/status"
-	_ARM64_OPTS=(-o Dir::Etc::sourcelist="$ARM64_APT/etc/sources.list" -o Dir::Etc::sourceparts=-
-		-o Dir::State::Lists="$ARM64_APT/lists" -o Dir::State::status="$ARM64_APT/state/status"
-		-o Dir::Cache="$ARM64_APT" -o Dir::Cache::archives="$ARM64_APT/archives"
-		-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o APT::Sandbox::User=root)
+	_ARM64_OPTS=("${_APT_OPTS[@]}" -o Dir::State::status="$ARM64_APT/state/status"
+		-o APT::Architecture=arm64 -o APT::Architectures=arm64)
 }
 arm64_apt() {
 	_arm64_opts
@@ -286,8 +295,7 @@ arm64_update_once() {
 arm64_busybox() {
 	local v d deb
 	arm64_update_once || true
-	v=$(arm64_apt_cache policy busybox-static 2>/dev/null |
-		awk '/^  Candidate:/ { if ($2 != "(none)") print $2; exit }')
+	v=$(apt_candidate busybox-static arm64)
 	if [ -z "$v" ]; then
 		d=$(find "$CACHE/arm64" -maxdepth 1 -name 'busybox-*' 2>/dev/null | sort -V | tail -1)
 		[ -n "$d" ] || die "no arm64 busybox-static in the arm64 lists and none cached"
@@ -349,6 +357,15 @@ kbuild_cross() {
 	if grep -q '^CONFIG_ARM64=y' "$1/.config" 2>/dev/null; then
 		need_pkgs gcc-12-aarch64-linux-gnu
 		echo CROSS_COMPILE=aarch64-linux-gnu-
+	fi
+}
+
+# guest_cc KARCH: the make argument that builds the guest's userspace (static)
+# for KARCH: nothing for amd64, the cross compiler for arm64 (installed)
+guest_cc() {
+	if [ "${1:-amd64}" = arm64 ]; then
+		need_pkgs gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
+		echo CC=aarch64-linux-gnu-gcc-12
 	fi
 }
 

@@ -46,11 +46,7 @@ KARCH=amd64
 # shellcheck source=/dev/null
 . "$("$VM_DIR/fetch-kernel.sh" "$KVER")"
 # userspace for the guest: static, with the cross compiler for arm64
-ucc=()
-if [ "$KARCH" = arm64 ]; then
-	need_pkgs gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
-	ucc=(CC=aarch64-linux-gnu-gcc-12)
-fi
+read -r -a ucc < <(guest_cc "$KARCH" | paste -sd' ')
 read -r -a module_args <<<"${MODULE_MAKE_ARGS:-}"
 mapfile -t BUILT < <("$VM_DIR/build-module.sh" "$KVER" "${module_args[@]}")
 # A private copy: another build of the same kernel wipes the shared build dir.
