@@ -28,7 +28,6 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/debugfs.h>
-#include <linux/fault-inject.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
@@ -85,40 +84,6 @@ MODULE_PARM_DESC(max_total_entries,
 
 /* Entries preallocated by all bound devices; bounded by max_total_entries. */
 static atomic_long_t mnsim_total_entries = ATOMIC_LONG_INIT(0);
-
-/*
- * Fault injection of the allocations of open() and BIND, with
- * CONFIG_FAULT_INJECTION: the kernel's fail_nth (/proc/<pid>/task/<tid>/
- * fail-nth) fails a task's Nth should_fail() call whatever the attribute's
- * probability, so mnsim_dev.fail_nth_* in the kselftests fails each
- * allocation of a command in turn, as iommufd's selftest does; the count
- * runs across sec_tlb.c's attribute too. mmu_notifier_register()'s own
- * allocation is failed here too, as the error it returns. Without
- * CONFIG_FAULT_INJECTION, never.
- */
-#ifdef CONFIG_FAULT_INJECTION
-static struct fault_attr mnsim_fail_attr = FAULT_ATTR_INITIALIZER;
-
-static bool mnsim_fail_alloc(void)
-{
-	return should_fail(&mnsim_fail_attr, 1);
-}
-
-static void mnsim_fail_init(void)
-{
-	/* A failure a test forced is no news: no stack dump in the log. */
-	mnsim_fail_attr.verbose = 0;
-}
-#else
-static bool mnsim_fail_alloc(void)
-{
-	return false;
-}
-
-static void mnsim_fail_init(void)
-{
-}
-#endif
 
 /* The largest capacity the caller may ask for. */
 static unsigned int mnsim_capacity_cap(void)
@@ -2405,7 +2370,7 @@ static int mnsim_check_bind(const struct mnsim_bind *arg)
 static int mnsim_ev_init(struct mnsim_ctx *ctx, bool record)
 {
 	if (record && !ctx->ev_ring) {
-		if (!mnsim_fail_alloc())
+		if (!sec_tlb_fail_alloc())
 			ctx->ev_ring = kvcalloc(MNSIM_EVENT_RING,
 						sizeof(*ctx->ev_ring),
 						GFP_KERNEL_ACCOUNT);
@@ -2563,7 +2528,7 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	if (ctx->tlb_registered) {
 		ctx->tlb_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
 				  &mnsim_tlb_ops : &mnsim_observe_ops;
-		ret = mnsim_fail_alloc() ? -ENOMEM :
+		ret = sec_tlb_fail_alloc() ? -ENOMEM :
 					   mmu_notifier_register(&ctx->tlb_mn, mm);
 		if (ret)
 			goto out_free_tlb;
@@ -2572,7 +2537,7 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	    mnsim_ats_watched(arg)) {
 		ctx->range_mn.ops = ctx->mode == MNSIM_MODE_ATS ?
 				    &mnsim_ats_range_ops : &mnsim_range_ops;
-		ret = mnsim_fail_alloc() ? -ENOMEM :
+		ret = sec_tlb_fail_alloc() ? -ENOMEM :
 					   mmu_notifier_register(&ctx->range_mn, mm);
 		if (ret)
 			goto out_unregister_tlb;
@@ -2684,7 +2649,7 @@ static int __mnsim_watch_ranges(struct mnsim_ctx *ctx)
 	if (ctx->range_registered || !mmget_not_zero(ctx->mm))
 		return 0;
 	ctx->range_mn.ops = &mnsim_ats_range_ops;
-	ret = mnsim_fail_alloc() ? -ENOMEM :
+	ret = sec_tlb_fail_alloc() ? -ENOMEM :
 				   mmu_notifier_register(&ctx->range_mn, ctx->mm);
 	mmput(ctx->mm);
 	if (!ret)
@@ -3365,11 +3330,11 @@ static int mnsim_open(struct inode *inode, struct file *file)
 {
 	struct mnsim_ctx *ctx = NULL;
 
-	if (!mnsim_fail_alloc())
+	if (!sec_tlb_fail_alloc())
 		ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
-	if (!mnsim_fail_alloc())
+	if (!sec_tlb_fail_alloc())
 		ctx->cnt = alloc_percpu_gfp(struct mnsim_counters,
 					    GFP_KERNEL_ACCOUNT);
 	if (!ctx->cnt) {
@@ -3592,7 +3557,6 @@ static int __init mnsim_init(void)
 		       SEC_TLB_MAX_CAPACITY);
 		return -EINVAL;
 	}
-	mnsim_fail_init();
 	/* debugfs errors are not ours to handle: the device works without. */
 	mnsim_debugfs = debugfs_create_dir("mmu_notifier_sim", NULL);
 	debugfs_create_file("contexts", 0400, mnsim_debugfs, NULL,

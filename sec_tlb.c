@@ -19,20 +19,30 @@
 #include "sec_tlb.h"
 
 /*
- * Fault injection of the preallocation, with CONFIG_FAULT_INJECTION: the
- * kernel's fail_nth (/proc/<pid>/task/<tid>/fail-nth) fails a task's Nth
- * should_fail() call whatever the attribute's probability, so a test fails
- * each allocation of a command in turn (mnsim_dev.fail_nth_* in the
- * kselftests, as iommufd's selftest does; mmu_notifier_sim.c has its own
- * attribute, and the count runs across both). Without it, never.
+ * Fault injection, with CONFIG_FAULT_INJECTION: one attribute for the
+ * allocations of both modules (sec_tlb_fail_alloc(), sec_tlb.h).
  */
 #ifdef CONFIG_FAULT_INJECTION
 static struct fault_attr sec_tlb_fail_attr = FAULT_ATTR_INITIALIZER;
 
-static bool sec_tlb_fail_alloc(void)
+/**
+ * sec_tlb_fail_alloc() - should this allocation fail, as a test asked?
+ *
+ * The kernel's fail_nth (/proc/<pid>/task/<tid>/fail-nth) fails a task's
+ * Nth should_fail() call whatever the attribute's probability, so a test
+ * fails each allocation of a command in turn (mnsim_dev.fail_nth_* in the
+ * kselftests, as iommufd's selftest does). mmu_notifier_sim.c asks before
+ * each of its allocations too, and before mmu_notifier_register(), whose
+ * own allocation it fails as the error register returns.
+ *
+ * Context: Process context (fail_nth counts the task's calls).
+ * Return: true when the allocation must fail.
+ */
+bool sec_tlb_fail_alloc(void)
 {
 	return should_fail(&sec_tlb_fail_attr, 1);
 }
+EXPORT_SYMBOL_GPL(sec_tlb_fail_alloc);
 
 static int __init sec_tlb_module_init(void)
 {
@@ -47,11 +57,6 @@ static void __exit sec_tlb_module_exit(void)
 
 module_init(sec_tlb_module_init);
 module_exit(sec_tlb_module_exit);
-#else
-static bool sec_tlb_fail_alloc(void)
-{
-	return false;
-}
 #endif
 
 /* kvcalloc() charged to the caller's memory cgroup, or an injected failure. */

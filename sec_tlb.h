@@ -244,6 +244,15 @@ struct sec_tlb {
 	spinlock_t windows[SEC_TLB_WINDOWS];	/* see above */
 };
 
+#ifdef CONFIG_FAULT_INJECTION
+bool sec_tlb_fail_alloc(void);
+#else
+static inline bool sec_tlb_fail_alloc(void)
+{
+	return false;
+}
+#endif
+
 int sec_tlb_init(struct sec_tlb *tlb, unsigned int capacity);
 void sec_tlb_destroy(struct sec_tlb *tlb);
 

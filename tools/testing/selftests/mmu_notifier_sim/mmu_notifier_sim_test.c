@@ -1347,8 +1347,9 @@ static int fail_nth_cmd(int nth, unsigned int n, enum fail_cmd cmd,
 /*
  * Every allocation of open(), BIND and an ATS device's first PARK fails in
  * turn, through the kernel's fail_nth (/proc/self/task/<tid>/fail-nth: the
- * Nth fault point of the thread fails; the module's fault attributes are
- * those points, CONFIG_FAULT_INJECTION; as iommufd's selftest does). Each
+ * Nth fault point of the thread fails; sec_tlb_fail_alloc(), asked before
+ * each allocation of both modules, is those points, CONFIG_FAULT_INJECTION;
+ * as iommufd's selftest does). Each
  * failure is ENOMEM and leaves nothing behind: the device is as before,
  * the entry budget is back, and the same command then works. The fault
  * points are counted, so that one that stops being reached shows: open()
