@@ -63,6 +63,26 @@
  */
 #define MNSIM_MAX_TRIES		1000
 
+/*
+ * MNSIM_BIND_PERM_CACHE models an SMMU without broadcast TLB maintenance
+ * (BTM): its TLB keeps a read-only translation until the kernel invalidates
+ * it, however often a page request has made the page writable since. That
+ * is arm64's IOMMU, and why the secondary-TLB hook moved into the
+ * architecture's TLB flush in 6.6: arm64's write-fault reuse flushes the
+ * CPU's TLB (__ptep_set_access_flags()), and from 6.6 the secondary TLBs
+ * with it. x86's IOMMUs (VT-d, AMD-Vi) do not cache a translation that
+ * faulted on permission, and x86 flushes nothing when a PTE becomes
+ * writable: there the model would report a bug the hardware cannot have,
+ * so BIND refuses the flag (EOPNOTSUPP).
+ */
+#define MNSIM_PERM_CACHE_ARCH	IS_ENABLED(CONFIG_ARM64)
+
+/* The BIND flags this kernel accepts (&mnsim_info.bind_flags). */
+#define MNSIM_BIND_FLAGS	(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE |	\
+				 MNSIM_BIND_NO_FLUSH |			\
+				 (MNSIM_PERM_CACHE_ARCH ?		\
+				  MNSIM_BIND_PERM_CACHE : 0))
+
 static unsigned int default_capacity = SEC_TLB_DEFAULT_CAPACITY;
 module_param(default_capacity, uint, 0444);
 MODULE_PARM_DESC(default_capacity, "TLB entries when BIND asks for 0");
@@ -205,7 +225,8 @@ struct mnsim_counters {
 	u64 faults;
 	u64 fill_retries;
 	u64 freed_refused;
-	u64 verdicts[MNSIM_VERDICT_VIOLATION_A + 1];
+	u64 perm_faults;
+	u64 verdicts[MNSIM_VERDICT_STUCK_RO + 1];
 };
 
 /**
@@ -262,6 +283,9 @@ struct mnsim_counters {
  * @oracle: BIND asked for MNSIM_BIND_ORACLE; constant while bound
  * @no_flush: BIND asked for MNSIM_BIND_NO_FLUSH (fault injection): the
  *	kernel's invalidations drop nothing; constant while bound
+ * @perm_cache: BIND asked for MNSIM_BIND_PERM_CACHE: walks cache the
+ *	permission the PTE grants, a write through a read-only entry is a
+ *	permission fault (mnsim_perm_fault()); constant while bound
  * @ev_lock: protects @ev_ring, @ev_head, @ev_tail and @ev_lost. Innermost:
  *	taken under tlb.lock and from the secondary-TLB hook
  * @ev_ring: %MNSIM_EVENT_RING records, allocated at the first recording BIND
@@ -307,6 +331,7 @@ struct mnsim_ctx {
 	bool record;
 	bool oracle;
 	bool no_flush;
+	bool perm_cache;
 	spinlock_t ev_lock;		/* see above */
 	struct mnsim_event *ev_ring;
 	u64 ev_head;
@@ -458,6 +483,9 @@ struct mnsim_cpu_view {
  *	context, without tlb.lock
  * @dma: access memory through a live translation, inside the access window
  *	(under the window lock of the address, not tlb.lock)
+ * @page_request: %MNSIM_BIND_PERM_CACHE's PRI: fault one page in for
+ *	write, as a CPU write would; process context, without tlb.lock.
+ *	0 once the CPU may write the page, else a negative errno
  *
  * The driver walks with GUP and accesses through kmap; KUnit's ordering model
  * plugs in a fake page table and fake memory and so runs the same fill,
@@ -469,6 +497,8 @@ struct mnsim_dev_ops {
 	int (*dma)(struct mnsim_ctx *ctx, const struct sec_tlb_xlate *x,
 		   unsigned long va, void __user *ubuf, size_t len,
 		   bool write);
+	int (*page_request)(struct mnsim_ctx *ctx, unsigned long va,
+			    struct mnsim_call *call);
 };
 
 /* ---- fault injection: parking invalidate_range_start/end -------------- */
@@ -1285,6 +1315,9 @@ static struct kthread_worker *mnsim_walker(struct mnsim_ctx *ctx)
 static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
 			      unsigned int gup_flags, struct page **page,
 			      int *locked);
+static long mnsim_gup_nofault_rw(struct mm_struct *mm, unsigned long va,
+				 struct page **page, int *locked,
+				 bool *writable);
 
 /**
  * mnsim_walk_locked() - another process's page table, under its mmap_lock
@@ -1323,14 +1356,10 @@ static int mnsim_walk_locked(struct mm_struct *mm, unsigned long va,
 		return 0;
 	if (wait ? mmap_read_lock_killable(mm) : !mmap_read_trylock(mm))
 		goto out;
-	if (writable) {
-		got = mnsim_gup_nofault(mm, va, FOLL_WRITE, page, &locked);
-		*writable = got == 1;
-		if (got != 1 && got != -EOPNOTSUPP && locked)
-			got = mnsim_gup_nofault(mm, va, 0, page, &locked);
-	} else {
+	if (writable)
+		got = mnsim_gup_nofault_rw(mm, va, page, &locked, writable);
+	else
 		got = mnsim_gup_nofault(mm, va, gup_flags, page, &locked);
-	}
 	if (locked)
 		mmap_read_unlock(mm);
 	ret = got == -EOPNOTSUPP ? got : got == 1;
@@ -1434,6 +1463,40 @@ static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
 }
 
 /**
+ * mnsim_gup_nofault_rw() - mnsim_gup_nofault(), for write if the PTE allows
+ * @mm: the bound address space
+ * @va: address to translate
+ * @page: receives the page, referenced
+ * @locked: as get_user_pages_remote()'s
+ * @writable: receives whether the page is mapped writable
+ *
+ * What the CPU page table grants, as an IOMMU's walk reads it: for write
+ * first, then for read.
+ *
+ * Context: Caller holds @mm's mmap_lock for read.
+ * Return: as mnsim_gup_nofault().
+ */
+static long mnsim_gup_nofault_rw(struct mm_struct *mm, unsigned long va,
+				 struct page **page, int *locked,
+				 bool *writable)
+{
+	long got = mnsim_gup_nofault(mm, va, FOLL_WRITE, page, locked);
+
+	*writable = got == 1;
+	if (got != 1 && got != -EOPNOTSUPP && *locked)
+		got = mnsim_gup_nofault(mm, va, 0, page, locked);
+	return got;
+}
+
+/* Internal results of an access attempt, never returned to userspace. */
+#define MNSIM_NEED_WALK		1	/* no usable entry: walk the page table */
+#define MNSIM_NEED_VERIFY	2	/* the page's identity changed */
+#define MNSIM_HIT		3	/* a cached translation: access through it */
+#define MNSIM_FILLED		4	/* a walk was filled: access through it */
+#define MNSIM_NEED_VIEW		5	/* oracle: invalidated since the view */
+#define MNSIM_NEED_PRI		6	/* PERM_CACHE: cached read-only, a write */
+
+/**
  * mnsim_walk() - translate one page the way an IOMMU walks the CPU page table
  * @ctx: the device
  * @va: address to translate
@@ -1458,24 +1521,38 @@ static long mnsim_gup_nofault(struct mm_struct *mm, unsigned long va,
  * takes is dropped before returning: the TLB holds no references, as in
  * hardware, and relies on the notifier instead.
  *
+ * A translation's permission is the access's (a read caches read-only),
+ * except with %MNSIM_BIND_PERM_CACHE, whose TLB must cache what the PTE
+ * grants: a read that found the page writable and cached it read-only would
+ * take the device's next write for a permission fault that no invalidation
+ * owed it. Its read walks ask for write first (mnsim_gup_nofault_rw()),
+ * and one that had to fault the page in returns MNSIM_NEED_WALK: the page
+ * request is answered, and the next translation request reads the PTE the
+ * fault made.
+ *
  * Context: Process context; unless the lockless walk succeeds, takes the
  * bound mm's mmap_lock for read and may fault. Caller holds bind_rwsem for
  * read and must not hold tlb.lock.
- * Return: 0, -ESRCH if the address space exited, -EINTR on a fatal signal,
- * -EFAULT if the address cannot be accessed this way.
+ * Return: 0, MNSIM_NEED_WALK (see above), -ESRCH if the address space
+ * exited, -EINTR on a fatal signal, -EFAULT if the address cannot be
+ * accessed this way.
  */
 static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 		      struct sec_tlb_xlate *x, struct mnsim_call *call)
 {
 	unsigned int gup_flags = write ? FOLL_WRITE : 0;
+	bool probe = ctx->perm_cache && !write;
 	struct mm_struct *mm = ctx->mm;
+	bool writable = write;
+	bool faulted = false;
 	struct folio *folio;
 	struct page *page;
 	int locked = 1;
 	long got;
 
 	this_cpu_inc(ctx->cnt->walks);
-	if (mnsim_walk_lockless(ctx, va, gup_flags, &page, NULL))
+	if (mnsim_walk_lockless(ctx, va, gup_flags, &page,
+				probe ? &writable : NULL))
 		goto translated;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
@@ -1483,12 +1560,16 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 		mmput(mm);
 		return -EINTR;
 	}
-	got = mnsim_gup_nofault(mm, va, gup_flags, &page, &locked);
+	if (probe)
+		got = mnsim_gup_nofault_rw(mm, va, &page, &locked, &writable);
+	else
+		got = mnsim_gup_nofault(mm, va, gup_flags, &page, &locked);
 	if (got != 1 && locked && !call->nofault) {
 		call->faults++;
 		this_cpu_inc(ctx->cnt->faults);
 		got = get_user_pages_remote(mm, va, 1, gup_flags, &page,
 					    &locked);
+		faulted = true;
 	}
 	if (locked)
 		mmap_read_unlock(mm);
@@ -1498,6 +1579,10 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		return call->nofault ? -ENOENT : -EFAULT;
+	}
+	if (probe && faulted) {
+		put_page(page);
+		return MNSIM_NEED_WALK;
 	}
 translated:
 	if (is_zone_device_page(page)) {
@@ -1514,7 +1599,7 @@ translated:
 		x->pfn = page_to_pfn(page);
 		x->shift = PAGE_SHIFT;
 	}
-	x->perm = SEC_TLB_R | (write ? SEC_TLB_W : 0);
+	x->perm = SEC_TLB_R | (writable ? SEC_TLB_W : 0);
 	x->tag = mnsim_folio_tag(folio, page);
 	put_page(page);
 	return 0;
@@ -1592,13 +1677,6 @@ static int mnsim_dma(struct page *page, unsigned long va, void __user *ubuf,
 	kunmap_local(kaddr);
 	return ret ? -EFAULT : 0;
 }
-
-/* Internal results of an access attempt, never returned to userspace. */
-#define MNSIM_NEED_WALK		1	/* no usable entry: walk the page table */
-#define MNSIM_NEED_VERIFY	2	/* the page's identity changed */
-#define MNSIM_HIT		3	/* a cached translation: access through it */
-#define MNSIM_FILLED		4	/* a walk was filled: access through it */
-#define MNSIM_NEED_VIEW		5	/* oracle: invalidated since the view */
 
 /**
  * mnsim_dma_window() - access a page through a TLB translation
@@ -1678,9 +1756,53 @@ refuse:
 	return -EIO;
 }
 
+/**
+ * mnsim_page_request() - the PRI of %MNSIM_BIND_PERM_CACHE: fault in for write
+ * @ctx: the device
+ * @va: the device address
+ * @call: per-call counters; the page request counts as a fault
+ *
+ * What the kernel's SVA fault handler does for a page request: the CPU's
+ * write fault (handle_mm_fault() through GUP), which breaks COW or reuses
+ * the page, and does nothing when the PTE is writable already. Always
+ * under the mmap_lock, and through GUP's locked walk, which reads the PTE
+ * under its page-table lock: see mnsim_perm_fault() for why.
+ *
+ * Context: Process context; takes the bound mm's mmap_lock for read and
+ * may fault. Caller holds bind_rwsem for read, not tlb.lock.
+ * Return: 0 once the CPU may write the page, -ESRCH if the address space
+ * exited, -EINTR on a fatal signal, -EFAULT if it may not be written.
+ */
+static int mnsim_page_request(struct mnsim_ctx *ctx, unsigned long va,
+			      struct mnsim_call *call)
+{
+	struct mm_struct *mm = ctx->mm;
+	struct page *page;
+	int locked = 1;
+	long got;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	call->faults++;
+	this_cpu_inc(ctx->cnt->faults);
+	got = get_user_pages_remote(mm, va, 1, FOLL_WRITE, &page, &locked);
+	if (locked)
+		mmap_read_unlock(mm);
+	mmput(mm);
+	if (got != 1)
+		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
+	put_page(page);
+	return 0;
+}
+
 static const struct mnsim_dev_ops mnsim_gup_ops = {
-	.walk	= mnsim_walk,
-	.dma	= mnsim_dma_window,
+	.walk		= mnsim_walk,
+	.dma		= mnsim_dma_window,
+	.page_request	= mnsim_page_request,
 };
 
 /**
@@ -1921,8 +2043,9 @@ static int mnsim_reverify(struct mnsim_ctx *ctx, unsigned long va,
  *
  * Context: Atomic. Caller holds the window lock of @va, then tlb.lock.
  * Return: MNSIM_HIT or MNSIM_FILLED (access through *@x before leaving the
- * window), MNSIM_NEED_WALK, MNSIM_NEED_VIEW (take a new view), or -ESRCH if
- * the address space exited.
+ * window), MNSIM_NEED_WALK, MNSIM_NEED_VIEW (take a new view),
+ * MNSIM_NEED_PRI (%MNSIM_BIND_PERM_CACHE: a write found @va cached
+ * read-only), or -ESRCH if the address space exited.
  */
 static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 			     bool write, const struct sec_tlb_xlate *walked,
@@ -1964,6 +2087,12 @@ static int __mnsim_translate(struct mnsim_ctx *ctx, unsigned long va,
 			call->owin = __mnsim_owin_state(ctx, va);
 		return MNSIM_HIT;
 	}
+	/*
+	 * An SMMU's TLB answers a write to a page it holds read-only with a
+	 * permission fault, without walking: mnsim_perm_fault().
+	 */
+	if (ctx->perm_cache && write && x->perm)
+		return MNSIM_NEED_PRI;
 	call->misses++;
 	return MNSIM_NEED_WALK;
 }
@@ -2010,6 +2139,55 @@ static int __mnsim_window_access(struct mnsim_ctx *ctx,
 }
 
 /**
+ * mnsim_perm_fault() - a write found its page cached read-only
+ * @ctx: the device, bound with %MNSIM_BIND_PERM_CACHE
+ * @va: the device address
+ * @nr: the number of this permission fault in the access, from 1
+ * @call: per-call counters; receives %MNSIM_VERDICT_STUCK_RO
+ *
+ * An SMMU without BTM answers the write from its TLB with a permission
+ * fault and does not walk: the device sends a page request, the kernel
+ * faults the page in for write, and the device tries again, through the
+ * TLB, which still holds the read-only entry unless the secondary-TLB hook
+ * dropped it meanwhile. The caller retries the lookup after a 0.
+ *
+ * The entry was filled from a walk that found the PTE read-only (a walk of
+ * this device caches what the PTE grants, mnsim_walk()), and a page request
+ * that returns 0 found it writable. In between the kernel made the PTE
+ * writable: a COW break replaces it (ptep_clear_flush(), which calls the
+ * hook on every kernel), a write-fault reuse sets it in place under the
+ * page-table lock (ptep_set_access_flags(), which calls the hook on arm64
+ * from 6.6 only), an mprotect() upgrade under the mmap_lock held for write
+ * (the hook at range end up to 6.5, in the mmu_gather's flush from 6.6).
+ * The page request reads the PTE under the mmap_lock and the page-table
+ * lock (mnsim_page_request()), so it returns only after any hook that the
+ * kernel calls while holding either for the change it found: if the entry
+ * survives it, that hook never came. One page request is then enough on a
+ * correct kernel; the device tries %MNSIM_PERM_FAULTS_MAX before it calls
+ * itself stuck, in case the PTE changed again in between.
+ *
+ * Context: Process context; may fault (mnsim_page_request()). Caller holds
+ * bind_rwsem for read, not tlb.lock nor a window lock.
+ * Return: 0 (page request answered: look up again), -EACCES (stuck, the
+ * %MNSIM_PERM_FAULTS_MAX + 1st fault), -ENOENT (%MNSIM_ACCESS_NOFAULT: no
+ * page request) or mnsim_page_request()'s errno.
+ */
+static int mnsim_perm_fault(struct mnsim_ctx *ctx, unsigned long va,
+			    unsigned int nr, struct mnsim_call *call)
+{
+	this_cpu_inc(ctx->cnt->perm_faults);
+	mnsim_ev(ctx, MNSIM_EV_PERM_FAULT, va & PAGE_MASK,
+		 (va & PAGE_MASK) + PAGE_SIZE, nr, MNSIM_EVF_WRITE, 0);
+	if (nr > MNSIM_PERM_FAULTS_MAX) {
+		call->verdict = MNSIM_VERDICT_STUCK_RO;
+		return -EACCES;
+	}
+	if (call->nofault)
+		return -ENOENT;
+	return ctx->ops->page_request(ctx, va, call);
+}
+
+/**
  * __mnsim_access_page() - one device access that does not cross a page
  * @ctx: the device
  * @va: device address
@@ -2042,7 +2220,7 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 	struct sec_tlb *tlb = &ctx->tlb;
 	struct mnsim_cpu_view cpu = {};
 	struct sec_tlb_xlate x, walked;
-	unsigned int tries = 0;
+	unsigned int tries = 0, perm_faults = 0;
 	unsigned long seq = 0, fills = 0;
 	bool have_walk = false;
 	int ret;
@@ -2101,6 +2279,12 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 						    len, write, &cpu, call);
 		sec_tlb_window_close(tlb, win);
 
+		if (ret == MNSIM_NEED_PRI) {
+			ret = mnsim_perm_fault(ctx, va, ++perm_faults, call);
+			if (ret)
+				return ret;
+			continue;	/* have_walk is false: look up again */
+		}
 		if (ret != -EFAULT && ret != MNSIM_NEED_WALK &&
 		    ret != MNSIM_NEED_VERIFY && ret != MNSIM_NEED_VIEW)
 			return ret;
@@ -2132,6 +2316,8 @@ static int __mnsim_access_page(struct mnsim_ctx *ctx, unsigned long va,
 			return -EINTR;
 		seq = sec_tlb_read_begin(tlb);
 		ret = ctx->ops->walk(ctx, va, write, &walked, call);
+		if (ret == MNSIM_NEED_WALK)
+			continue;	/* PERM_CACHE's page request answered */
 		if (ret)
 			return ret;
 		have_walk = true;
@@ -2324,15 +2510,19 @@ static struct mm_struct *mnsim_target_mm(s32 target, pid_t *tgid)
  * @arg: the command
  *
  * Context: Process context. Takes no lock.
- * Return: 0, -EOPNOTSUPP, -EINVAL or -EPERM (DEFER and %MNSIM_BIND_NO_FLUSH
- * need CAP_SYS_ADMIN).
+ * Return: 0, -EOPNOTSUPP (also %MNSIM_BIND_PERM_CACHE off arm64), -EINVAL
+ * (also %MNSIM_BIND_PERM_CACHE outside ATS) or -EPERM (DEFER and
+ * %MNSIM_BIND_NO_FLUSH need CAP_SYS_ADMIN).
  */
 static int mnsim_check_bind(const struct mnsim_bind *arg)
 {
-	if (arg->flags & ~(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE |
-			   MNSIM_BIND_NO_FLUSH))
+	if (arg->flags & ~MNSIM_BIND_FLAGS)
 		return -EOPNOTSUPP;
 	if (arg->__reserved[0] || arg->__reserved[1])
+		return -EINVAL;
+	/* An SMMU's TLB: ATS is the only mode with a hardware TLB. */
+	if ((arg->flags & MNSIM_BIND_PERM_CACHE) &&
+	    arg->mode != MNSIM_MODE_ATS)
 		return -EINVAL;
 	switch (arg->mode) {
 	case MNSIM_MODE_ATS:
@@ -2482,6 +2672,7 @@ static int __mnsim_bind_mm(struct mnsim_ctx *ctx, struct mm_struct *mm,
 	mnsim_reset_counters(ctx);
 	ctx->oracle = arg->flags & MNSIM_BIND_ORACLE;
 	ctx->no_flush = arg->flags & MNSIM_BIND_NO_FLUSH;
+	ctx->perm_cache = arg->flags & MNSIM_BIND_PERM_CACHE;
 	ctx->mode = arg->mode;
 	ctx->dead = false;
 	ctx->soft_nr = 0;
@@ -2674,8 +2865,6 @@ static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
 
 	if (arg->flags)
 		return -EOPNOTSUPP;
-	if (arg->__reserved)
-		return -EINVAL;
 	memset(arg, 0, sizeof(*arg));
 	arg->abi_version = MNSIM_ABI_VERSION;
 	arg->hook = MNSIM_HOOK_CALLED ? MNSIM_HOOK_KIND : MNSIM_HOOK_NONE;
@@ -2685,6 +2874,7 @@ static int mnsim_ioctl_info(struct mnsim_ctx *ctx, void *data)
 	arg->page_size = PAGE_SIZE;
 	arg->default_capacity = default_capacity;
 	arg->max_capacity = mnsim_capacity_cap();
+	arg->bind_flags = MNSIM_BIND_FLAGS;
 	return 0;
 }
 
@@ -2996,6 +3186,8 @@ static void mnsim_get_stats(struct mnsim_ctx *ctx, struct mnsim_stats *arg,
 	arg->faults = c.faults;
 	arg->fill_retries = c.fill_retries;
 	arg->freed_refused = c.freed_refused;
+	arg->perm_faults = c.perm_faults;
+	arg->perm_stuck = c.verdicts[MNSIM_VERDICT_STUCK_RO];
 	arg->oracle_coherent = c.verdicts[MNSIM_VERDICT_COHERENT];
 	arg->oracle_stale_allowed = c.verdicts[MNSIM_VERDICT_STALE_ALLOWED];
 	arg->oracle_violation_b = c.verdicts[MNSIM_VERDICT_VIOLATION_B];
@@ -3014,13 +3206,11 @@ static void mnsim_get_stats(struct mnsim_ctx *ctx, struct mnsim_stats *arg,
 static int mnsim_ioctl_stats(struct mnsim_ctx *ctx, void *data)
 {
 	struct mnsim_stats *arg = data;
-	u32 i;
 
 	if (arg->flags)
 		return -EOPNOTSUPP;
-	for (i = 0; i < ARRAY_SIZE(arg->__reserved); i++)
-		if (arg->__reserved[i])
-			return -EINVAL;
+	if (arg->__reserved)
+		return -EINVAL;
 
 	memset(arg, 0, sizeof(*arg));
 	down_read(&ctx->bind_rwsem);
@@ -3531,7 +3721,8 @@ static int mnsim_contexts_show(struct seq_file *m, void *v)
 	seq_printf(m, " hook_calls=%llu hook_empty=%llu start_calls=%llu end_calls=%llu release_calls=%llu",
 		   st.hook_calls, st.hook_empty, st.start_calls, st.end_calls,
 		   st.release_calls);
-	seq_printf(m, " walks=%llu faults=%llu", st.walks, st.faults);
+	seq_printf(m, " walks=%llu faults=%llu perm_faults=%llu perm_stuck=%llu",
+		   st.walks, st.faults, st.perm_faults, st.perm_stuck);
 	seq_printf(m, " oracle_coherent=%llu oracle_stale_allowed=%llu oracle_violation_b=%llu oracle_violation_a=%llu\n",
 		   st.oracle_coherent, st.oracle_stale_allowed,
 		   st.oracle_violation_b, st.oracle_violation_a);
@@ -3591,5 +3782,6 @@ MODULE_LICENSE("GPL");
 #include "tests/mnsim_real_mm_kunit.c"
 #include "tests/mnsim_owin_kunit.c"
 #include "tests/mnsim_retry_kunit.c"
+#include "tests/mnsim_perm_kunit.c"
 #include "tests/mnsim_hook_kunit.c"
 #endif

@@ -44,7 +44,8 @@ TRACE_EVENT(mnsim_event,
 				       { MNSIM_EV_ACCESS, "access" },
 				       { MNSIM_EV_FLUSH, "flush" },
 				       { MNSIM_EV_PARK, "park" },
-				       { MNSIM_EV_UNPARK, "unpark" }),
+				       { MNSIM_EV_UNPARK, "unpark" },
+				       { MNSIM_EV_PERM_FAULT, "perm_fault" }),
 		      __entry->start, __entry->end, __entry->flags,
 		      __entry->count, __entry->value)
 );

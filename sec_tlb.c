@@ -272,10 +272,15 @@ static void __sec_tlb_drain(struct sec_tlb *tlb)
  *
  * O(1): one probe for a 4 KiB entry, one for a PMD entry. An entry without
  * @perm is a miss, so that a device write to a read-only entry walks again
- * (write-fault reuse of a page never reaches the secondary-TLB hook).
+ * (on x86, write-fault reuse of a page never reaches the secondary-TLB
+ * hook), but the miss tells it: @out->perm is then that entry's permission,
+ * which a device that caches permissions (an SMMU's TLB, in the driver's
+ * %MNSIM_BIND_PERM_CACHE) takes for a permission fault, not a miss.
  *
  * Context: Caller holds @tlb->lock.
- * Return: true on a hit.
+ * Return: true on a hit. On a miss, @out->perm is 0 if no entry maps @va,
+ * else the permission of the one that does, without @perm; the rest of
+ * @out is then undefined.
  */
 bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 		      unsigned int perm, struct sec_tlb_xlate *out)
@@ -288,6 +293,7 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 	lockdep_assert_held(&tlb->lock);
 
 	__sec_tlb_drain(tlb);
+	out->perm = 0;
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
 		if (shifts[i] != PAGE_SHIFT && !tlb->nr_pmd)
 			break;
@@ -295,8 +301,10 @@ bool __sec_tlb_lookup(struct sec_tlb *tlb, unsigned long va,
 		e = __sec_tlb_find(tlb, base, shifts[i]);
 		if (!e)
 			continue;
-		if ((e->x.perm & perm) != perm)
+		if ((e->x.perm & perm) != perm) {
+			out->perm = e->x.perm;
 			break;
+		}
 		list_move_tail(&e->lru, &tlb->lru);
 		*out = e->x;
 		out->va = va & PAGE_MASK;

@@ -74,6 +74,37 @@ static const struct mnsim_dev_ops rt_dev_ops = {
 };
 
 /*
+ * A fresh, never bound ATS device of 16 TLB entries, reaching memory by
+ * @ops: the file's private data. Undo with rt_dev_free().
+ */
+static struct mnsim_ctx *rt_dev_new(struct kunit *test, struct file *file,
+				    const struct mnsim_dev_ops *ops)
+{
+	struct mnsim_ctx *ctx;
+	int ret;
+
+	ret = mnsim_open(NULL, file);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ctx = file->private_data;
+	ret = sec_tlb_init(&ctx->tlb, 16);
+	if (ret) {
+		mnsim_release_file(NULL, file);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+	}
+	ctx->ops = ops;
+	ctx->mode = MNSIM_MODE_ATS;
+	return ctx;
+}
+
+static void rt_dev_free(struct file *file)
+{
+	struct mnsim_ctx *ctx = file->private_data;
+
+	sec_tlb_destroy(&ctx->tlb);
+	mnsim_release_file(NULL, file);
+}
+
+/*
  * One device read of RT_VA by a fresh, never bound ATS device whose walks
  * race @races times. Returns what mnsim_access_page() returns; the counts
  * are left in @d and the TLB's state in @cached.
@@ -87,16 +118,7 @@ static int rt_read(struct kunit *test, struct rt_dev *d, unsigned int races,
 	struct file file = {};
 	int ret;
 
-	ret = mnsim_open(NULL, &file);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	ctx = file.private_data;
-	ret = sec_tlb_init(&ctx->tlb, 16);
-	if (ret) {
-		mnsim_release_file(NULL, &file);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-	}
-	ctx->ops = &rt_dev_ops;
-	ctx->mode = MNSIM_MODE_ATS;
+	ctx = rt_dev_new(test, &file, &rt_dev_ops);
 	d->races = races;
 	rt_cur = d;
 
@@ -107,8 +129,7 @@ static int rt_read(struct kunit *test, struct rt_dev *d, unsigned int races,
 	*cached = __sec_tlb_lookup(&ctx->tlb, RT_VA, SEC_TLB_R, &x);
 	spin_unlock(&ctx->tlb.lock);
 	rt_cur = NULL;
-	sec_tlb_destroy(&ctx->tlb);
-	mnsim_release_file(NULL, &file);
+	rt_dev_free(&file);
 	return ret;
 }
 

@@ -140,12 +140,15 @@ struct lookup_case {
 	unsigned int perm;
 	bool hit;
 	unsigned long pfn;	/* expected on a hit */
+	unsigned int miss_perm;	/* expected in out.perm on a miss */
 };
 
 static const struct lookup_case lookup_cases[] = {
 	{ "4k_read_of_read_entry",  P0, LO, SEC_TLB_R, true, 0x100 },
-	{ "4k_write_of_read_entry_misses", P0, LO, SEC_TLB_W, false },
-	{ "4k_rw_of_read_entry_misses", P0, LO, SEC_TLB_R | SEC_TLB_W, false },
+	{ "4k_write_of_read_entry_misses", P0, LO, SEC_TLB_W, false, 0,
+	  SEC_TLB_R },
+	{ "4k_rw_of_read_entry_misses", P0, LO, SEC_TLB_R | SEC_TLB_W, false,
+	  0, SEC_TLB_R },
 	{ "4k_write_of_rw_entry",   P1, LO + PAGE_SIZE, SEC_TLB_W, true, 0x200 },
 	{ "4k_rw_of_rw_entry",      P1, LO + PAGE_SIZE, SEC_TLB_R | SEC_TLB_W,
 	  true, 0x200 },
@@ -162,7 +165,7 @@ static const struct lookup_case lookup_cases[] = {
 	{ "pmd_next_page_misses",   HUGE, HI + PMD_SIZE, SEC_TLB_R, false },
 	{ "pmd_previous_page_misses", HUGE, HI - 1, SEC_TLB_R, false },
 	{ "top_page",               TOPP, ULONG_MAX, SEC_TLB_R, true, 0x500 },
-	{ "top_page_write_misses",  TOPP, TOP, SEC_TLB_W, false },
+	{ "top_page_write_misses",  TOPP, TOP, SEC_TLB_W, false, 0, SEC_TLB_R },
 };
 
 static void lookup_case_desc(const struct lookup_case *c, char *desc)
@@ -174,7 +177,9 @@ KUNIT_ARRAY_PARAM(lookup, lookup_cases, lookup_case_desc);
 
 /*
  * sec_tlb_lookup_test - a lookup hits only inside an entry, only with the
- * entry's permissions, and returns the 4 KiB translation of the page.
+ * entry's permissions, and returns the 4 KiB translation of the page; a
+ * miss says whether an entry without the permission maps the address (a
+ * permission fault, for a device that caches permissions).
  */
 static void sec_tlb_lookup_test(struct kunit *test)
 {
@@ -194,6 +199,8 @@ static void sec_tlb_lookup_test(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, out.shift, (unsigned int)PAGE_SHIFT);
 		KUNIT_EXPECT_EQ(test, out.perm, layout[c->entry].perm);
 		KUNIT_EXPECT_EQ(test, out.tag, layout[c->entry].tag);
+	} else {
+		KUNIT_EXPECT_EQ(test, out.perm, c->miss_perm);
 	}
 	sec_tlb_get_stats(tlb, &s, &nr);
 	KUNIT_EXPECT_EQ(test, s.hits, (u64)hit);

@@ -103,7 +103,8 @@ static int drain_events(struct scan *sc)
 		if (sc->ev[i].type != MNSIM_EV_ACCESS)
 			continue;
 		v = MNSIM_EVF_VERDICT(sc->ev[i].flags);
-		if (v < MNSIM_VERDICT_VIOLATION_B)
+		if (v != MNSIM_VERDICT_VIOLATION_B &&
+		    v != MNSIM_VERDICT_VIOLATION_A)
 			continue;
 		if (v == MNSIM_VERDICT_VIOLATION_B)
 			sc->violations_b++;

@@ -40,6 +40,7 @@ static const struct column {
 	{ "oracle_coherent", "COHERENT", 10 },
 	{ "oracle_violation_b", "VIOL_B", 7 },
 	{ "oracle_violation_a", "VIOL_A", 7 },
+	{ "perm_stuck", "STUCK", 6 },
 };
 
 /* The value of @key in a "k=v k=v" line, copied to @val; -1 if absent. */

@@ -20,6 +20,7 @@ static const char * const row_name[NR_ROWS] = {
 static const char * const verdict_name[] = {
 	"", ", oracle: coherent", ", oracle: stale but allowed",
 	", oracle: VIOLATION case B", ", oracle: VIOLATION case A",
+	", device stuck on a read-only translation",
 };
 
 struct step {
@@ -138,7 +139,7 @@ static bool event_step(const struct seed_result *res, int i, struct step *st)
 			 (unsigned long long)ev->value,
 			 prev && prev->type == MNSIM_EV_FILL ?
 			 "walk, populate device TLB" : "device TLB hit",
-			 v < 5 ? verdict_name[v] : "");
+			 v < ARRAY_SIZE(verdict_name) ? verdict_name[v] : "");
 		return true;
 	default:
 		return false;	/* fills and hits are folded into the access */

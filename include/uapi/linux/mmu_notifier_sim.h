@@ -48,13 +48,16 @@
  * ENOTTY     unknown ioctl command
  * EINVAL     structure shorter than its first release; a reserved field
  *            is not zero; an invalid value in a known field (mode,
- *            capacity above the hard cap, a wrapping or kernel-half range)
+ *            capacity above the hard cap, a wrapping or kernel-half range,
+ *            %MNSIM_BIND_PERM_CACHE with a mode other than ATS)
  * E2BIG      structure longer than the kernel knows and a trailing byte
  *            is not zero; ``len`` above %MNSIM_MAX_ACCESS_LEN; more than
  *            %MNSIM_MAX_VEC ranges in one vector
  * EOPNOTSUPP an unknown bit in ``flags``; a mode this kernel cannot
  *            emulate (ATS where the kernel never calls the secondary-TLB
- *            hook, e.g. UML from 6.6)
+ *            hook, e.g. UML from 6.6); %MNSIM_BIND_PERM_CACHE on an
+ *            architecture whose IOMMUs it does not model (all but arm64:
+ *            see &mnsim_info.bind_flags)
  * EFAULT     the structure cannot be read, or (a command with output
  *            fields) cannot be written: the kernel writes it back
  *            unchanged before acting, so the command did nothing; a user
@@ -74,6 +77,11 @@
  *            exceed max_total_entries; the first PARK of an ATS binding
  *            could not register its range callbacks
  * EAGAIN     a device access kept racing invalidations and gave up
+ * EACCES     %MNSIM_BIND_PERM_CACHE: a device write kept finding the page
+ *            read-only in the device's TLB after each page request had
+ *            made it writable for the CPU: the kernel upgraded the PTE
+ *            without calling the secondary-TLB hook (verdict
+ *            %MNSIM_VERDICT_STUCK_RO); the write did not happen
  * EIO        a device access through a translation whose page the kernel
  *            freed was refused (the seed's case A: DEFER mode, a kernel
  *            that frees before it notifies, or %MNSIM_BIND_NO_FLUSH); the
@@ -94,6 +102,8 @@
 #define MNSIM_MAX_ACCESS_LEN	(64ULL << 20)
 /* Most ranges in one MNSIM_IOC_DEV_RWV vector. */
 #define MNSIM_MAX_VEC		1024
+/* %MNSIM_BIND_PERM_CACHE: page requests of one device write before EACCES. */
+#define MNSIM_PERM_FAULTS_MAX	8
 
 /**
  * enum mnsim_hook - the secondary-TLB hook of the running kernel
@@ -142,7 +152,9 @@ enum mnsim_mode {
  * @max_capacity: (out) largest capacity BIND accepts from this caller: the
  *	module parameter max_capacity (default 65536), or 1048576 with
  *	CAP_SYS_ADMIN
- * @__reserved: must be 0
+ * @bind_flags: (out) the &mnsim_bind.flags bits this kernel accepts (some
+ *	need CAP_SYS_ADMIN all the same); %MNSIM_BIND_PERM_CACHE only on
+ *	arm64
  */
 struct mnsim_info {
 	__u32 flags;
@@ -152,7 +164,7 @@ struct mnsim_info {
 	__u32 page_size;
 	__u32 default_capacity;
 	__u32 max_capacity;
-	__u32 __reserved;
+	__u32 bind_flags;
 };
 
 /* BIND target: the caller's own address space. */
@@ -162,6 +174,7 @@ struct mnsim_info {
 #define MNSIM_BIND_RECORD	(1U << 0)	/* record events in the ring */
 #define MNSIM_BIND_ORACLE	(1U << 1)	/* check every TLB hit */
 #define MNSIM_BIND_NO_FLUSH	(1U << 2)	/* test only: ignore invalidations */
+#define MNSIM_BIND_PERM_CACHE	(1U << 3)	/* ATS: TLB caches permissions */
 
 /**
  * enum mnsim_verdict - the coherence oracle's judgement of a device access
@@ -174,6 +187,12 @@ struct mnsim_info {
  * @MNSIM_VERDICT_VIOLATION_B: the CPU page table maps a new page the CPU can
  *	write, or a new page of different content: the seed's case B
  * @MNSIM_VERDICT_VIOLATION_A: the page the device used was freed: case A
+ * @MNSIM_VERDICT_STUCK_RO: %MNSIM_BIND_PERM_CACHE: a device write found the
+ *	page read-only in its TLB after every page request had made it
+ *	writable: the kernel made the PTE writable and never called the
+ *	secondary-TLB hook (the bug of an SMMU without broadcast TLB
+ *	maintenance that the 6.6 hook move fixed). The device itself sees
+ *	it: given with or without the oracle; the access fails with EACCES.
  */
 enum mnsim_verdict {
 	MNSIM_VERDICT_NONE = 0,
@@ -181,6 +200,7 @@ enum mnsim_verdict {
 	MNSIM_VERDICT_STALE_ALLOWED = 2,
 	MNSIM_VERDICT_VIOLATION_B = 3,
 	MNSIM_VERDICT_VIOLATION_A = 4,
+	MNSIM_VERDICT_STUCK_RO = 5,
 };
 
 /**
@@ -199,6 +219,9 @@ enum mnsim_verdict {
  *	FLUSH, UNBIND, the address space's exit, eviction, and the device's
  *	refusal of a freed page drop one. The device still never touches a
  *	page the kernel freed: such an access fails with EIO.
+ *	%MNSIM_BIND_PERM_CACHE (ATS mode, arm64 only) makes the TLB cache
+ *	permissions as an SMMU without broadcast TLB maintenance does: see
+ *	below.
  * @mode: an &enum mnsim_mode value
  * @target: pid (in the caller's pid namespace) whose address space the device
  *	binds to; %MNSIM_TARGET_SELF or the caller's own pid binds the caller.
@@ -212,6 +235,26 @@ enum mnsim_verdict {
  * Binding does not pin the address space: the device holds only a reference
  * to the mm structure, and an exit of the process ends the binding (device
  * accesses then fail with ESRCH until UNBIND).
+ *
+ * %MNSIM_BIND_PERM_CACHE. Without it, a device write that finds its page
+ * cached read-only walks the page table again, as x86's IOMMUs (VT-d,
+ * AMD-Vi) do: they never cache a translation whose permission faulted, so
+ * x86 needs no notification of a PTE that becomes writable (and does not
+ * send one: arch/x86/mm/pgtable.c ptep_set_access_flags()), and the flag is
+ * refused there (EOPNOTSUPP). An SMMU without broadcast TLB maintenance
+ * caches the PTE's permission and keeps it until the kernel invalidates
+ * it. With the flag, every walk caches the permission the CPU page table
+ * grants (a device read of a writable page caches it writable), and a
+ * device write through a read-only entry is a permission fault: a page
+ * request (PRI) faults the page in for write, as the CPU would (a COW break
+ * or a write-fault reuse), and the write goes through the TLB again, which
+ * still holds the read-only entry unless the secondary-TLB hook dropped
+ * it. After %MNSIM_PERM_FAULTS_MAX page requests that each made the page
+ * writable the device is stuck: the write fails with EACCES, verdict
+ * %MNSIM_VERDICT_STUCK_RO, counted in &mnsim_stats.perm_stuck. A page
+ * request that cannot make the page writable (a read-only mapping) fails
+ * the write with EFAULT; with %MNSIM_ACCESS_NOFAULT there is no page
+ * request and the write fails with ENOENT.
  */
 struct mnsim_bind {
 	__u32 flags;
@@ -241,7 +284,8 @@ struct mnsim_bind {
  * @buf: caller's buffer that receives (read) or supplies (write) the data
  * @hits: (out) pages served from the secondary TLB
  * @misses: (out) pages that needed a page-table walk
- * @faults: (out) walks that had to fault the page in (the PRI path)
+ * @faults: (out) page requests (the PRI path): walks that had to fault the
+ *	page in, and %MNSIM_BIND_PERM_CACHE's answers to permission faults
  * @__reserved: must be 0
  *
  * The device accesses the range page by page through its TLB, exactly as
@@ -332,7 +376,7 @@ struct mnsim_flush {
  * @end_calls: (out) calls of invalidate_range_end() (ATS: see below)
  * @release_calls: (out) calls of release()
  * @walks: (out) page-table walks
- * @faults: (out) walks that faulted a page in
+ * @faults: (out) page requests, as &mnsim_access.faults
  * @fill_retries: (out) walks repeated because an invalidation raced them
  * @freed_refused: (out) accesses refused because the page was freed (EIO)
  * @oracle_coherent: (out) oracle verdicts %MNSIM_VERDICT_COHERENT
@@ -341,6 +385,10 @@ struct mnsim_flush {
  * @oracle_violation_a: (out) oracle verdicts %MNSIM_VERDICT_VIOLATION_A
  * @hook_empty: (out) of @hook_calls, those with an empty range (start at or
  *	after end), each taken as a flush of the whole TLB (see below)
+ * @perm_faults: (out) %MNSIM_BIND_PERM_CACHE: device writes that found
+ *	their page cached read-only, each answered by a page request
+ * @perm_stuck: (out) %MNSIM_BIND_PERM_CACHE: device writes that gave up
+ *	with EACCES, verdict %MNSIM_VERDICT_STUCK_RO
  * @__reserved: must be 0 on input, 0 on output
  *
  * The hook's contract says nothing of an empty range, and the kernel's SVA
@@ -389,7 +437,9 @@ struct mnsim_stats {
 	__aligned_u64 oracle_violation_b;
 	__aligned_u64 oracle_violation_a;
 	__aligned_u64 hook_empty;
-	__aligned_u64 __reserved[3];
+	__aligned_u64 perm_faults;
+	__aligned_u64 perm_stuck;
+	__aligned_u64 __reserved;
 };
 
 /**
@@ -489,6 +539,10 @@ struct mnsim_park_ctl {
  * @MNSIM_EV_FLUSH: the device flushed its whole TLB (MNSIM_IOC_FLUSH)
  * @MNSIM_EV_PARK: a callback was parked for va = start
  * @MNSIM_EV_UNPARK: a parked callback went on
+ * @MNSIM_EV_PERM_FAULT: %MNSIM_BIND_PERM_CACHE: a device write found va =
+ *	start cached read-only; @value is the number of this fault in the
+ *	access (1 for the first); a page request follows unless the access
+ *	gives up (EACCES after %MNSIM_PERM_FAULTS_MAX)
  */
 enum mnsim_event_type {
 	MNSIM_EV_HOOK = 1,
@@ -501,6 +555,7 @@ enum mnsim_event_type {
 	MNSIM_EV_FLUSH = 8,
 	MNSIM_EV_PARK = 9,
 	MNSIM_EV_UNPARK = 10,
+	MNSIM_EV_PERM_FAULT = 11,
 };
 
 /* mnsim_event.flags */
@@ -520,7 +575,7 @@ enum mnsim_event_type {
  * @end: one past the last byte
  * @value: ACCESS: the first (up to) 8 bytes the device moved, or the
  *	negative errno when %MNSIM_EVF_REFUSED; START/END: the kernel's
- *	``enum mmu_notifier_event``
+ *	``enum mmu_notifier_event``; PERM_FAULT: the fault's number
  * @type: an &enum mnsim_event_type value
  * @tid: the thread that ran it, as seen from the initial pid namespace;
  *	kernel threads (ksmd, kswapd) have their own

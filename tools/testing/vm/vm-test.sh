@@ -105,13 +105,15 @@ if [ "${#ONLY[@]}" -gt 0 ]; then
 		[mnsim_dev]=mmu_notifier_sim_test
 		[events]=mnsim_events_test [park_order]=mnsim_events_test
 		[rebind]=mnsim_events_test [scen]=mnsim_scenarios_test
+		[perm]=mnsim_scenarios_test
 		[share]=mnsim_share_test [oracle]=mnsim_stress [stress]=mnsim_stress)
 	declare -A filt=()
 	for t in "${ONLY[@]}"; do
 		b=${bin_of[${t%%.*}]:-}
 		[ -n "$b" ] && [[ $t == *.* ]] || die "--only: no binary for '$t' (fixture.test)"
 		# fixture.variant.test, or a fixture without variants: as named
-		if [[ $t == *.*.* ]] || [ "${t%%.*}" = mnsim_dev ]; then
+		if [[ $t == *.*.* ]] || [ "${t%%.*}" = mnsim_dev ] ||
+			[ "${t%%.*}" = perm ]; then
 			filt[$b]+=" -r $t"
 			continue
 		fi

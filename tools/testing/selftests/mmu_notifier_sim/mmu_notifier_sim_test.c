@@ -112,7 +112,10 @@ TEST_F(mnsim_dev, info_reports_abi)
 	EXPECT_LE(1U, info->default_capacity);
 	EXPECT_LE(info->default_capacity, info->max_capacity);
 	EXPECT_EQ(0U, info->flags);
-	EXPECT_EQ(0U, info->__reserved);
+	EXPECT_EQ(0U, info->bind_flags & ~(MNSIM_BIND_RECORD |
+					   MNSIM_BIND_ORACLE |
+					   MNSIM_BIND_NO_FLUSH |
+					   MNSIM_BIND_PERM_CACHE));
 
 	fd2 = mnsim_open();
 	ASSERT_LE(0, fd2);
@@ -132,7 +135,7 @@ TEST_F(mnsim_dev, stats_unbound_zero)
 	memset(&zero, 0, sizeof(zero));
 	memset(&st, 0xa5, sizeof(st));
 	st.flags = 0;
-	memset(st.__reserved, 0, sizeof(st.__reserved));
+	st.__reserved = 0;
 	test_ioctl(MNSIM_IOC_STATS, &st);
 	EXPECT_EQ(0, memcmp(&zero, &st, sizeof(st)));
 }
@@ -938,7 +941,6 @@ struct rsv_desc {
 #define OFF(type, field)	offsetof(struct type, field)
 
 static const struct rsv_desc rsvs[] = {
-	RSV(INFO, "__reserved", OFF(mnsim_info, __reserved), 4),
 	RSV(BIND, "__reserved[0]", OFF(mnsim_bind, __reserved[0]), 8),
 	RSV(BIND, "__reserved[1]", OFF(mnsim_bind, __reserved[1]), 8),
 	RSV(UNBIND, "__pad", OFF(mnsim_unbind, __pad), 4),
@@ -950,9 +952,7 @@ static const struct rsv_desc rsvs[] = {
 	RSV(DEV_RWV, "__reserved", OFF(mnsim_access_vec, __reserved), 8),
 	RSV(FLUSH, "__pad", OFF(mnsim_flush, __pad), 4),
 	RSV(FLUSH, "__reserved", OFF(mnsim_flush, __reserved), 8),
-	RSV(STATS, "__reserved[0]", OFF(mnsim_stats, __reserved[0]), 8),
-	RSV(STATS, "__reserved[1]", OFF(mnsim_stats, __reserved[1]), 8),
-	RSV(STATS, "__reserved[2]", OFF(mnsim_stats, __reserved[2]), 8),
+	RSV(STATS, "__reserved", OFF(mnsim_stats, __reserved), 8),
 	RSV(PARK, "__pad", OFF(mnsim_park, __pad), 4),
 	RSV(PARK, "__reserved", OFF(mnsim_park, __reserved), 8),
 	RSV(PARK_CTL, "__reserved", OFF(mnsim_park_ctl, __reserved), 4),
@@ -1567,12 +1567,12 @@ TEST_F(mnsim_dev, output_hygiene_unprivileged)
 		/* INFO: the capacity a caller without CAP_SYS_ADMIN gets */
 		memset(&info, FILL8, sizeof(info));
 		info.flags = 0;
-		info.__reserved = 0;
 		ASSERT_EQ(0, mnsim_ioctl(fd, MNSIM_IOC_INFO, &info));
 		w32 = (__u32 *)&info;
 		for (i = 0; i < sizeof(info) / 4; i++)
 			EXPECT_NE(FILL32, w32[i]) TH_LOG("INFO word %u", i);
-		EXPECT_EQ(0U, info.__reserved);
+		EXPECT_NE(0U, info.bind_flags & MNSIM_BIND_NO_FLUSH)
+			TH_LOG("bind_flags lists what BIND knows, allowed or not");
 		EXPECT_EQ((__u32)cap, info.max_capacity);
 
 		ASSERT_EQ(0, _test_cmd_bind_flags(fd, MNSIM_BIND_RECORD |
@@ -1645,19 +1645,18 @@ TEST_F(mnsim_dev, output_hygiene_unprivileged)
 		/* STATS */
 		memset(&st, FILL8, sizeof(st));
 		st.flags = 0;
-		memset(st.__reserved, 0, sizeof(st.__reserved));
+		st.__reserved = 0;
 		ASSERT_EQ(0, mnsim_ioctl(fd, MNSIM_IOC_STATS, &st));
 		w32 = (__u32 *)&st;
 		for (i = 1; i < 4; i++)
 			EXPECT_NE(FILL32, w32[i]) TH_LOG("STATS word %u", i);
 		w64 = (__u64 *)&st.hits;
-		for (i = 0; w64 + i < st.__reserved; i++) {
+		for (i = 0; w64 + i < &st.__reserved; i++) {
 			EXPECT_FALSE(leaky(w64[i])) TH_LOG("STATS u64 %u", i);
 			EXPECT_NE(pfn[0], w64[i]);
 			EXPECT_NE(pfn[1], w64[i]);
 		}
-		for (i = 0; i < ARRAY_SIZE(st.__reserved); i++)
-			EXPECT_EQ(0ULL, st.__reserved[i]);
+		EXPECT_EQ(0ULL, st.__reserved);
 		EXPECT_EQ(self->any_mode, st.mode);
 		EXPECT_LE(1ULL, st.fills);
 
@@ -2483,23 +2482,25 @@ TEST_F(mnsim, cmd_invalid_fields)
 	struct mnsim_flush flush;
 	struct mnsim_info info;
 	struct mnsim_stats st;
-	unsigned int i;
 
 	memset(&info, 0, sizeof(info));
 	info.flags = FLAG_UNKNOWN;
 	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_INFO, &info);
+	/* bind_flags is an output: whatever comes in is overwritten. */
 	info.flags = 0;
-	info.__reserved = 1;
-	test_err_ioctl(EINVAL, MNSIM_IOC_INFO, &info);
+	info.bind_flags = ~0U;
+	test_ioctl(MNSIM_IOC_INFO, &info);
+	EXPECT_EQ(0U, info.bind_flags & ~(MNSIM_BIND_RECORD |
+					  MNSIM_BIND_ORACLE |
+					  MNSIM_BIND_NO_FLUSH |
+					  MNSIM_BIND_PERM_CACHE));
 
 	memset(&st, 0, sizeof(st));
 	st.flags = FLAG_UNKNOWN;
 	test_err_ioctl(EOPNOTSUPP, MNSIM_IOC_STATS, &st);
-	for (i = 0; i < ARRAY_SIZE(st.__reserved); i++) {
-		memset(&st, 0, sizeof(st));
-		st.__reserved[i] = 1;
-		test_err_ioctl(EINVAL, MNSIM_IOC_STATS, &st);
-	}
+	memset(&st, 0, sizeof(st));
+	st.__reserved = 1;
+	test_err_ioctl(EINVAL, MNSIM_IOC_STATS, &st);
 
 	memset(&flush, 0, sizeof(flush));
 	flush.flags = FLAG_UNKNOWN;

@@ -2500,4 +2500,420 @@ TEST_F_TIMEOUT(scen, access_killed_in_park_window, 60)
 	munmap(mem, ps);
 }
 
+/* ---- a TLB that caches permissions (MNSIM_BIND_PERM_CACHE) ---- */
+
+/*
+ * The SMMU without broadcast TLB maintenance: its TLB keeps a read-only
+ * entry until the kernel invalidates it, so a PTE the kernel makes writable
+ * without calling the hook leaves the device stuck (the bug the 6.6 move of
+ * the hook into the architecture's TLB flush fixed). On arm64 the fixture's
+ * device caches permissions and each test asserts what mnsim_hook_table
+ * says of its path: where the kernel calls the hook the device write goes
+ * through, where it does not (arm64 6.1's write-fault reuse) the device is
+ * stuck, EACCES and MNSIM_VERDICT_STUCK_RO. x86 refuses the flag (its
+ * IOMMUs re-walk on a permission fault, and x86 flushes nothing when a PTE
+ * becomes writable): there the fixture's device is a plain ATS one, and the
+ * test asserts the same table row by whether a device read still hits the
+ * read-only entry after the upgrade.
+ */
+FIXTURE(perm)
+{
+	int fd;
+	size_t ps;
+	struct mnsim_info info;
+	bool perm;		/* the fixture's device caches permissions */
+	pid_t child;
+	struct mnsim_chan ch;
+	struct mnsim_event *ev;
+};
+
+FIXTURE_SETUP(perm)
+{
+	self->ps = sysconf(_SC_PAGESIZE);
+	self->child = -1;
+	mnsim_setup_open(_metadata, &self->fd, &self->info, MNSIM_MODE_ATS);
+	self->perm = self->info.bind_flags & MNSIM_BIND_PERM_CACHE;
+	self->ev = calloc(MNSIM_EVENT_RING, sizeof(*self->ev));
+	ASSERT_NE(NULL, self->ev);
+	test_cmd_bind_flags(ORACLE | (self->perm ? MNSIM_BIND_PERM_CACHE : 0),
+			    MNSIM_MODE_ATS, MNSIM_TARGET_SELF, 0);
+}
+
+FIXTURE_TEARDOWN(perm)
+{
+	mnsim_report_stats(self->fd);
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	free(self->ev);
+	close(self->fd);
+}
+
+/* BIND @fd to the caller with MNSIM_BIND_PERM_CACHE and @flags. */
+static int perm_bind(int fd, __u32 flags, __u32 mode)
+{
+	return _test_cmd_bind_flags(fd, MNSIM_BIND_PERM_CACHE | flags, mode,
+				    MNSIM_TARGET_SELF, 0);
+}
+
+/* Fork a child that only waits to be told to exit (perm_child_exit()). */
+static pid_t perm_fork(struct _test_data_perm *self)
+{
+	pid_t pid;
+
+	if (mnsim_chan_open(&self->ch))
+		return -1;
+	pid = mnsim_fork();
+	if (!pid) {
+		mnsim_chan_child(&self->ch);
+		mnsim_recv(self->ch.to_child[0]);
+		_exit(0);
+	}
+	mnsim_chan_parent(&self->ch);
+	self->child = pid;
+	return pid;
+}
+
+/*
+ * The child exits, and @mem's page, COW-shared with it since the fork, is
+ * the parent's alone again: no other reference (an LRU batch's) may stay,
+ * or the next write fault copies instead of reusing it.
+ */
+static int perm_child_exit(struct _test_data_perm *self, void *mem)
+{
+	int status;
+
+	if (mnsim_send(self->ch.to_child[1], 'q') ||
+	    waitpid(self->child, &status, 0) != self->child)
+		return -1;
+	self->child = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return lru_drain_all(mem);
+}
+
+/*
+ * A page of the test's own that its device holds read-only and that is the
+ * test's alone again: the CPU writes it, forks (which write-protects it),
+ * the device reads it, the child exits. *@pfn receives its frame.
+ */
+static unsigned char *perm_unshared_ro(struct __test_metadata *_metadata,
+				       struct _test_data_perm *self,
+				       __u64 *pfn)
+{
+	unsigned char *mem = mnsim_map(self->ps, RW);
+	__u64 got = 0;
+
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	ASSERT_LT(0, perm_fork(self));
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	EXPECT_EQ(1ULL, got);
+	ASSERT_EQ(0, perm_child_exit(self, mem));
+	*pfn = mnsim_pagemap_pfn(mem, self->ps);
+	ASSERT_NE(0ULL, *pfn);
+	return mem;
+}
+
+/* The ring's events of @type for @mem's page since the last drain. */
+static int perm_count_events(struct _test_data_perm *self, int nr, __u32 type,
+			     const void *mem)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nr; i++)
+		n += self->ev[i].type == type &&
+		     self->ev[i].start == MNSIM_PTR(mem);
+	return n;
+}
+
+/* What the kernel's COW break does on every kernel: the seed's order. */
+static const struct mnsim_hook_row perm_cow_row = {
+	.arch = MNSIM_ARCH,
+	.calls = true,
+	.source =
+	"mm/memory.c wp_page_copy(): ptep_clear_flush_notify() (6.1), ptep_clear_flush() -> flush_tlb_page() (6.12), before the new page is mapped",
+};
+
+/*
+ * The device holds @mem's page read-only; the kernel has since made the
+ * PTE writable by @row's path (or will, in the device's own page request,
+ * when @dev_upgrades). A device write of 8 bytes:
+ *  - PERM_CACHE: where @row calls the hook the write goes through, after
+ *    @dev_upgrades permission faults (the page request's upgrade drops the
+ *    entry); where it does not, EACCES after MNSIM_PERM_FAULTS_MAX page
+ *    requests, nothing written, STUCK_RO in the ring and STATS; a FLUSH
+ *    (an invalidation) unsticks it.
+ *  - x86: a read first, which hits the read-only entry exactly where @row
+ *    calls no hook; then the write, which walks again and goes through.
+ */
+static void perm_check(struct __test_metadata *_metadata,
+		       struct _test_data_perm *self, unsigned char *mem,
+		       const struct mnsim_hook_row *row, bool dev_upgrades)
+{
+	__u64 v = 0x7065726d00000001ULL, cpu = ld64(mem), got = 0;
+	struct mnsim_stats s0, s1, d;
+	struct mnsim_access out;
+	int ret, nr;
+
+	ASSERT_LE(0, mnsim_read_events(self->fd, self->ev, MNSIM_EVENT_RING,
+				       NULL));
+	ASSERT_EQ(0, _test_cmd_stats(self->fd, &s0));
+	if (!self->perm && !dev_upgrades) {
+		ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, &out));
+		EXPECT_EQ(cpu, got);
+		EXPECT_EQ(row->calls ? 0ULL : 1ULL, out.hits)
+			TH_LOG("%s", row->source);
+	}
+	ret = _test_cmd_dev_write(self->fd, mem, 8, &v, &out);
+	ASSERT_EQ(0, _test_cmd_stats(self->fd, &s1));
+	d = mnsim_stats_delta(&s1, &s0);
+	nr = mnsim_read_events(self->fd, self->ev, MNSIM_EVENT_RING, NULL);
+	ASSERT_LE(0, nr);
+	EXPECT_EQ(0ULL, d.oracle_violation_a + d.oracle_violation_b);
+	EXPECT_EQ(0ULL, d.freed_refused);
+	ksft_print_msg("%s device write: %s after %llu permission faults; %s\n",
+		       self->perm ? "PERM_CACHE" : "ATS",
+		       ret ? strerror(-ret) : "ok",
+		       (unsigned long long)d.perm_faults, row->source);
+	if (!self->perm || row->calls) {
+		EXPECT_EQ(0, ret)
+			TH_LOG("device write: %s; %s", strerror(-ret),
+			       row->source);
+		EXPECT_EQ(v, ld64(mem));
+		EXPECT_EQ(self->perm && dev_upgrades ? 1ULL : 0ULL,
+			  d.perm_faults) TH_LOG("%s", row->source);
+		EXPECT_EQ(0ULL, d.perm_stuck);
+		return;
+	}
+	EXPECT_EQ(-EACCES, ret)
+		TH_LOG("device write: %s; expected stuck: %s", strerror(-ret),
+		       row->source);
+	EXPECT_EQ(cpu, ld64(mem)) TH_LOG("a stuck device wrote");
+	EXPECT_EQ(MNSIM_PERM_FAULTS_MAX + 1ULL, d.perm_faults);
+	EXPECT_EQ(1ULL, d.perm_stuck);
+	EXPECT_EQ((__u64)MNSIM_PERM_FAULTS_MAX, out.faults)
+		TH_LOG("page requests of the stuck write");
+	EXPECT_EQ(MNSIM_PERM_FAULTS_MAX + 1,
+		  perm_count_events(self, nr, MNSIM_EV_PERM_FAULT, mem));
+	ASSERT_LT(0, nr);
+	EXPECT_EQ((__u32)MNSIM_EV_ACCESS, self->ev[nr - 1].type);
+	EXPECT_EQ((__u32)MNSIM_VERDICT_STUCK_RO,
+		  MNSIM_EVF_VERDICT(self->ev[nr - 1].flags));
+	EXPECT_EQ((__u64)-EACCES, self->ev[nr - 1].value);
+	EXPECT_NE(0U, self->ev[nr - 1].flags & MNSIM_EVF_REFUSED);
+
+	/* An invalidation is all it needed. */
+	ASSERT_EQ(0, _test_cmd_flush(self->fd));
+	EXPECT_EQ(0, _test_cmd_dev_write(self->fd, mem, 8, &v, NULL));
+	EXPECT_EQ(v, ld64(mem));
+}
+
+/*
+ * Fork, the device reads the page (read-only now: fork write-protected
+ * it), the child exits; the write fault that follows reuses the page in
+ * place (wp_page_reuse() -> ptep_set_access_flags()). @cpu_writes: the
+ * CPU's write makes it before the device write; else the device's own page
+ * request does.
+ */
+static void perm_reuse(struct __test_metadata *_metadata,
+		       struct _test_data_perm *self, bool cpu_writes)
+{
+	const struct mnsim_hook_row *row =
+		mnsim_hook_expect(MNSIM_PATH_WRITE_REUSE, self->info.hook);
+	unsigned char *mem;
+	__u64 pfn;
+
+	ASSERT_NE(NULL, row) TH_LOG("no mnsim_hook_table row for %s, hook %u",
+				    MNSIM_ARCH, self->info.hook);
+	mem = perm_unshared_ro(_metadata, self, &pfn);
+	if (cpu_writes)
+		st64(mem, 2);
+	perm_check(_metadata, self, mem, row, !cpu_writes);
+	EXPECT_EQ(pfn, mnsim_pagemap_pfn(mem, self->ps))
+		TH_LOG("the write fault copied instead of reusing the page");
+	munmap(mem, self->ps);
+}
+
+TEST_F(perm, fork_child_exit_cpu_write)
+{
+	perm_reuse(_metadata, self, true);
+}
+
+TEST_F(perm, fork_child_exit_device_write)
+{
+	perm_reuse(_metadata, self, false);
+}
+
+/*
+ * The control: the child still maps the page, so the parent's write
+ * copies it, which every kernel notifies before the new page is mapped.
+ */
+TEST_F(perm, fork_parent_write_copies)
+{
+	unsigned char *mem;
+	__u64 pfn, got;
+
+	mem = mnsim_map(self->ps, RW);
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	pfn = mnsim_pagemap_pfn(mem, self->ps);
+	ASSERT_LT(0, perm_fork(self));
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	st64(mem, 2);
+	EXPECT_NE(pfn, mnsim_pagemap_pfn(mem, self->ps));
+	perm_check(_metadata, self, mem, &perm_cow_row, false);
+	ASSERT_EQ(0, perm_child_exit(self, mem));
+	munmap(mem, self->ps);
+}
+
+/*
+ * mprotect(PROT_READ), the device reads, mprotect(PROT_READ | PROT_WRITE)
+ * makes the dirty, exclusive PTE writable itself, then a device write.
+ */
+TEST_F(perm, mprotect_upgrade)
+{
+	const struct mnsim_hook_row *row =
+		mnsim_hook_expect(MNSIM_PATH_MPROTECT_UPGRADE,
+				  self->info.hook);
+	unsigned char *mem;
+	__u64 got;
+
+	ASSERT_NE(NULL, row) TH_LOG("no mnsim_hook_table row for %s, hook %u",
+				    MNSIM_ARCH, self->info.hook);
+	mem = mnsim_map(self->ps, RW);
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	ASSERT_EQ(0, mprotect(mem, self->ps, PROT_READ));
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	EXPECT_EQ(1ULL, got);
+	ASSERT_EQ(0, mprotect(mem, self->ps, RW));
+	perm_check(_metadata, self, mem, row, false);
+	munmap(mem, self->ps);
+}
+
+/* A device read of a page the CPU may write caches it writable. */
+TEST_F(perm, read_caches_what_the_pte_grants)
+{
+	__u64 v = 3, got = 0;
+	struct mnsim_access out;
+	struct mnsim_stats s0, s1;
+	unsigned char *mem;
+
+	mem = mnsim_map(self->ps, RW);
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	test_cmd_stats(&s0);
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	ASSERT_EQ(0, _test_cmd_dev_write(self->fd, mem, 8, &v, &out));
+	EXPECT_EQ(v, ld64(mem));
+	/* Without PERM_CACHE a read caches what it needed, read-only. */
+	EXPECT_EQ(self->perm ? 1ULL : 0ULL, out.hits);
+	test_cmd_stats(&s1);
+	EXPECT_EQ(0ULL, s1.perm_faults - s0.perm_faults);
+	munmap(mem, self->ps);
+}
+
+/*
+ * A write to a page the CPU may not write either: one permission fault,
+ * a page request that fails, EFAULT; never "stuck".
+ */
+TEST_F(perm, write_to_read_only_mapping)
+{
+	struct mnsim_stats s0, s1;
+	unsigned char *mem;
+	__u64 v = 4, got;
+
+	mem = mnsim_map(self->ps, PROT_READ);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	EXPECT_EQ(0ULL, got);
+	test_cmd_stats(&s0);
+	test_err_dev_write(EFAULT, mem, 8, &v, NULL);
+	test_cmd_stats(&s1);
+	EXPECT_EQ(self->perm ? 1ULL : 0ULL, s1.perm_faults - s0.perm_faults);
+	EXPECT_EQ(0ULL, s1.perm_stuck - s0.perm_stuck);
+	munmap(mem, self->ps);
+}
+
+/*
+ * MNSIM_ACCESS_NOFAULT: no page request, so a write to a page held
+ * read-only fails with ENOENT, whatever the PTE says now.
+ */
+TEST_F(perm, nofault_write_of_read_only_entry)
+{
+	struct mnsim_access cmd = { .flags = MNSIM_ACCESS_NOFAULT, .len = 8 };
+	unsigned char *mem;
+	__u64 v = 5, got;
+
+	mem = mnsim_map(self->ps, RW);
+	ASSERT_NE(NULL, mem);
+	st64(mem, 1);
+	ASSERT_LT(0, perm_fork(self));
+	ASSERT_EQ(0, _test_cmd_dev_read(self->fd, mem, 8, &got, NULL));
+	cmd.va = MNSIM_PTR(mem);
+	cmd.buf = MNSIM_PTR(&v);
+	test_err_ioctl(ENOENT, MNSIM_IOC_DEV_WRITE, &cmd);
+	EXPECT_EQ(1ULL, ld64(mem));
+	ASSERT_EQ(0, perm_child_exit(self, mem));
+	munmap(mem, self->ps);
+}
+
+/*
+ * Fault injection: a device that ignores every invalidation is stuck after
+ * the reuse on every kernel, also where the kernel calls the hook: the
+ * verdict is seen to fail on arm64 6.12 too. x86 refuses the flag.
+ */
+TEST_F(perm, no_flush_gets_stuck)
+{
+	static const struct mnsim_hook_row never = {
+		.arch = MNSIM_ARCH,
+		.calls = false,
+		.source = "MNSIM_BIND_NO_FLUSH: the device drops nothing",
+	};
+	unsigned char *mem;
+	int fd = mnsim_open();
+	__u64 pfn;
+
+	ASSERT_LE(0, fd);
+	if (!self->perm) {
+		EXPECT_ERRNO(EOPNOTSUPP, perm_bind(fd, MNSIM_BIND_NO_FLUSH,
+						   MNSIM_MODE_ATS));
+		close(fd);
+		return;
+	}
+	ASSERT_EQ(0, perm_bind(fd, ORACLE | MNSIM_BIND_NO_FLUSH,
+			       MNSIM_MODE_ATS));
+	/* The fixture's checks, on this device. */
+	close(self->fd);
+	self->fd = fd;
+	mem = perm_unshared_ro(_metadata, self, &pfn);
+	st64(mem, 2);
+	perm_check(_metadata, self, mem, &never, false);
+	munmap(mem, self->ps);
+}
+
+/* Who may ask for PERM_CACHE, and what INFO says of it. */
+TEST_F(perm, bind_checks)
+{
+	const __u32 always = MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE |
+			     MNSIM_BIND_NO_FLUSH;
+	int fd = mnsim_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(always, self->info.bind_flags & always);
+	EXPECT_EQ(!strcmp(MNSIM_ARCH, "aarch64"), self->perm)
+		TH_LOG("bind_flags %#x", self->info.bind_flags);
+	if (!self->perm) {
+		EXPECT_ERRNO(EOPNOTSUPP, perm_bind(fd, 0, MNSIM_MODE_ATS));
+	} else {
+		EXPECT_ERRNO(EINVAL, perm_bind(fd, 0, MNSIM_MODE_SOFT));
+		EXPECT_ERRNO(EINVAL, perm_bind(fd, 0, MNSIM_MODE_DEFER));
+	}
+	/* Refused, nothing bound: a plain bind still works. */
+	EXPECT_EQ(0, _test_cmd_bind(fd, MNSIM_MODE_ATS, MNSIM_TARGET_SELF, 0));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

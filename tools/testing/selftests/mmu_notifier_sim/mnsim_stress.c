@@ -513,7 +513,7 @@ static void check_monotonic(struct dev_thread *t, unsigned int k,
 			    const struct mnsim_stats *st)
 {
 	const __u64 *now = &st->hits, *then = &t->last[k].hits;
-	unsigned int i, n = st->__reserved - &st->hits;
+	unsigned int i, n = &st->__reserved - &st->hits;
 
 	for (i = 0; i < n; i++)
 		if (now[i] < then[i])

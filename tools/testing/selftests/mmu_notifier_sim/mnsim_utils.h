@@ -446,6 +446,9 @@ mnsim_stats_delta(const struct mnsim_stats *after,
 	d.oracle_stale_allowed -= before->oracle_stale_allowed;
 	d.oracle_violation_b -= before->oracle_violation_b;
 	d.oracle_violation_a -= before->oracle_violation_a;
+	d.hook_empty -= before->hook_empty;
+	d.perm_faults -= before->perm_faults;
+	d.perm_stuck -= before->perm_stuck;
 	return d;
 }
 
@@ -454,7 +457,8 @@ mnsim_stats_delta(const struct mnsim_stats *after,
  * device saw and the oracle's verdicts, with the accesses refused because
  * the page was freed, cumulative since BIND (a fixture's teardown prints
  * it). @data_b: case-B orderings the test's own data check saw (the seed's
- * "B new, A old"), which the oracle may judge otherwise on 6.1.
+ * "B new, A old"), which the oracle may judge otherwise on 6.1. Then the
+ * permission faults and stuck writes of a %MNSIM_BIND_PERM_CACHE device.
  */
 static inline void mnsim_stats_line(const struct mnsim_stats *st,
 				    unsigned long long data_b)
@@ -464,10 +468,13 @@ static inline void mnsim_stats_line(const struct mnsim_stats *st,
 		       (unsigned long long)st->hook_calls,
 		       (unsigned long long)st->oracle_coherent,
 		       (unsigned long long)st->oracle_stale_allowed);
-	printf(" case_b=%llu case_a=%llu refused=%llu data_b=%llu\n",
+	printf(" case_b=%llu case_a=%llu refused=%llu data_b=%llu",
 	       (unsigned long long)st->oracle_violation_b,
 	       (unsigned long long)st->oracle_violation_a,
 	       (unsigned long long)st->freed_refused, data_b);
+	printf(" perm_faults=%llu stuck=%llu\n",
+	       (unsigned long long)st->perm_faults,
+	       (unsigned long long)st->perm_stuck);
 	fflush(stdout);
 }
 
@@ -569,6 +576,12 @@ enum mnsim_path {
 	 * at the end of the VMA (tlb_end_vma()).
 	 */
 	MNSIM_PATH_ZAP_HOOK_BEFORE_END,
+	/*
+	 * mprotect(PROT_READ | PROT_WRITE) of a dirty, exclusive anonymous
+	 * page that mprotect(PROT_READ) made read-only: change_pte_range()
+	 * makes the PTE writable itself (MM_CP_TRY_CHANGE_WRITABLE).
+	 */
+	MNSIM_PATH_MPROTECT_UPGRADE,
 };
 
 /*
@@ -615,6 +628,22 @@ static const struct mnsim_hook_row mnsim_hook_table[] = {
 	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
 	  MNSIM_PATH_ZAP_HOOK_BEFORE_END, true,
 	  "6.12 mm/memory.c:1933 unmap_single_vma() -> tlb_end_vma() (include/asm-generic/tlb.h:576, no MMU_GATHER_MERGE_VMAS) -> tlb_flush() -> __flush_tlb_range() (asm/tlbflush.h:482): the hook, before range end (mm/memory.c:1934)"
+	},
+	{ "x86_64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_MPROTECT_UPGRADE,
+	  true,
+	  "6.1 mm/mprotect.c:195 can_change_pte_writable() (needs pte_dirty, :48) -> pte_mkwrite(); the hook from range end (mm/mprotect.c:426 -> mm/mmu_notifier.c:575), and from tlb_finish_mmu() (include/asm-generic/tlb.h:447): x86's pte_needs_flush() counts _PAGE_RW (asm/tlbflush.h:278), mm/mprotect.c:202"
+	},
+	{ "x86_64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_MPROTECT_UPGRADE, true,
+	  "6.12 mm/mprotect.c:190 pte_mkwrite(); x86's pte_needs_flush() counts _PAGE_RW (asm/tlbflush.h:312) -> tlb_flush_pte_range() (mm/mprotect.c:197) -> tlb_finish_mmu() (:846) -> flush_tlb_mm_range() -> the hook, arch/x86/mm/tlb.c:1083 (range end calls none)"
+	},
+	{ "aarch64", MNSIM_HOOK_INVALIDATE_RANGE, MNSIM_PATH_MPROTECT_UPGRADE,
+	  true,
+	  "6.1 mm/mprotect.c:195 pte_mkwrite(); the hook from range end (mm/mprotect.c:426 -> mm/mmu_notifier.c:575), and from tlb_finish_mmu() (include/asm-generic/tlb.h:447; the generic pte_needs_flush(), :686, is always true)"
+	},
+	{ "aarch64", MNSIM_HOOK_ARCH_INVALIDATE_SECONDARY_TLBS,
+	  MNSIM_PATH_MPROTECT_UPGRADE, true,
+	  "6.12 mm/mprotect.c:190 pte_mkwrite() -> tlb_flush_pte_range() (:197, generic pte_needs_flush()) -> tlb_finish_mmu() -> tlb_flush() (asm/tlb.h:76) -> __flush_tlb_range() -> the hook, asm/tlbflush.h:482"
 	},
 };
 
