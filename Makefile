@@ -82,8 +82,8 @@ demo:
 	@$(VM)/vm-test.sh --demo $(FLAVOUR)
 
 # The KUnit suites (sec_tlb, mnsim_order, mnsim_real_mm) with kunit.py in
-# Debian's linux-source-$(KVER): UML by default, KUNIT_ARCH=x86_64 (QEMU) for
-# the real secondary-TLB hook of 6.6+.
+# Debian's linux-source-$(KVER): UML by default, KUNIT_ARCH=x86_64 or arm64
+# (QEMU; arm64 cross-built) for the real secondary-TLB hook of 6.6+.
 kunit:
 	tools/testing/kunit/run-kunit.sh $(KVER) --arch $(KUNIT_ARCH)
 
