@@ -29,9 +29,12 @@ SOURCES = sorted((ROOT / "tools/testing/selftests/mmu_notifier_sim").glob("*.c")
 
 ASSERT = re.compile(r"\b(?:KUNIT_(?:EXPECT|ASSERT)_\w+|EXPECT_\w+|ASSERT_\w+|"
                     r"test_err_\w+)\s*\(")
-# The enclosing test: kselftest TEST*/FIXTURE hooks, or a KUnit case function.
+# The enclosing test: kselftest TEST*/FIXTURE hooks, a KUnit case function,
+# or a kselftest helper that asserts for its callers (named as such).
 TEST_OF = re.compile(r"^(?:TEST(?:_F)?(?:_TIMEOUT)?\((\w+)(?:,\s*(\w+))?|"
-                     r"static void (\w+_test)\(struct kunit \*test\))", re.M)
+                     r"static void (\w+_test)\(struct kunit \*test\)|"
+                     r"static [\w *]*?\b(\w+)\(struct __test_metadata \*_metadata)",
+                     re.M)
 
 
 def table_errnos(text):
