@@ -105,6 +105,11 @@ static const char * const hook_name[] = {
 	"?", "none", "invalidate_range", "arch_invalidate_secondary_tlbs",
 };
 
+/* mnsim_info.bind_flags, bit by bit (MNSIM_BIND_*). */
+static const char * const bind_flag_name[] = {
+	"RECORD", "ORACLE", "NO_FLUSH", "PERM_CACHE",
+};
+
 static int cmd_info(void)
 {
 	struct mnsim_info info = { 0 };
@@ -128,6 +133,11 @@ static int cmd_info(void)
 	printf("\npage_size:        %u\n", info.page_size);
 	printf("default_capacity: %u\n", info.default_capacity);
 	printf("max_capacity:     %u\n", info.max_capacity);
+	printf("bind_flags:      ");
+	for (m = 0; m < ARRAY_SIZE(bind_flag_name); m++)
+		if (info.bind_flags & (1U << m))
+			printf(" %s", bind_flag_name[m]);
+	printf("\n");
 	return 0;
 }
 

@@ -65,7 +65,7 @@ static int errno_documented(int e)
 	switch (e) {
 	case ENOTTY: case EINVAL: case E2BIG: case EOPNOTSUPP: case EFAULT:
 	case ENXIO: case EBUSY: case ESRCH: case EPERM: case ENOMEM:
-	case EAGAIN: case EIO: case EINTR: case ENOENT:
+	case EAGAIN: case EACCES: case EIO: case EINTR: case ENOENT:
 		return 1;
 	}
 	return 0;
@@ -143,7 +143,8 @@ static void op_bind(int fd)
 {
 	static const __s32 dead = 0x3fffffff;
 	struct mnsim_bind b = {
-		.flags = any_flags(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE),
+		.flags = any_flags(MNSIM_BIND_RECORD | MNSIM_BIND_ORACLE |
+				   MNSIM_BIND_PERM_CACHE),
 		.mode = below(5),
 		.capacity = below(4) ? below(2048) : (__u32)rnd(),
 	};
