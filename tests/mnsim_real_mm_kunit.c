@@ -402,6 +402,50 @@ static void mnsim_real_mm_zero_page_cow_test(struct kunit *test)
 }
 
 /*
+ * mnsim_real_mm_perm_cache_test - an ATS device that caches permissions
+ * (MNSIM_BIND_PERM_CACHE, set here on every architecture: the walk and the
+ * COW are generic): a read of a page the CPU wrote caches it writable; a
+ * read of an untouched page faults the zero page in, translates again and
+ * caches it read-only; a device write to it is a permission fault whose
+ * page request breaks the COW, which calls the hook on every kernel that
+ * calls one at all, so the write goes through after one fault.
+ */
+static void mnsim_real_mm_perm_cache_test(struct kunit *test)
+{
+	struct rm_state rm = {};
+	struct mnsim_counters c;
+	struct sec_tlb_xlate x;
+	u8 got = 0;
+	bool hit;
+
+	if (rm_setup(test, &rm, MNSIM_MODE_ATS))
+		return;
+	rm.ctx->perm_cache = true;
+	KUNIT_EXPECT_EQ(test, rm_cpu_write(&rm, 0, 0x33), 0);
+	KUNIT_EXPECT_EQ(test, rm_dev(&rm, 0, false, 0), 0x33);
+	KUNIT_EXPECT_EQ(test, rm_dev(&rm, 3, false, 0), 0);
+	spin_lock(&rm.ctx->tlb.lock);
+	hit = __sec_tlb_lookup(&rm.ctx->tlb, rm.addr, SEC_TLB_W, &x);
+	KUNIT_EXPECT_TRUE_MSG(test, hit, "a read of a written page cached it read-only");
+	hit = __sec_tlb_lookup(&rm.ctx->tlb, rm.addr + 3 * PAGE_SIZE,
+			       SEC_TLB_W, &x);
+	KUNIT_EXPECT_FALSE(test, hit);
+	KUNIT_EXPECT_EQ_MSG(test, x.perm, (unsigned int)SEC_TLB_R,
+			    "the zero page is not cached read-only");
+	spin_unlock(&rm.ctx->tlb.lock);
+
+	KUNIT_EXPECT_EQ(test, rm_dev(&rm, 3, true, 0x44), 0x44);
+	KUNIT_EXPECT_EQ(test, get_user(got, (u8 __user *)(rm.addr +
+							   3 * PAGE_SIZE)), 0);
+	KUNIT_EXPECT_EQ(test, got, 0x44);
+	mnsim_sum_counters(rm.ctx, &c);
+	KUNIT_EXPECT_EQ(test, c.perm_faults, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.verdicts[MNSIM_VERDICT_STUCK_RO], 0ULL);
+	KUNIT_EXPECT_EQ(test, rm.freed_at_flush, 0U);
+	rm_teardown(&rm);
+}
+
+/*
  * mnsim_real_mm_munmap_batch_test - munmap of more pages than one mmu_gather
  * holds: the kernel frees the first batch before range end. ATS (the hook
  * flushes before that free) and SOFT (range start) drop the translations in
@@ -457,6 +501,7 @@ static struct kunit_case mnsim_real_mm_test_cases[] = {
 	KUNIT_CASE_PARAM(mnsim_real_mm_munmap_test, rm_mode_gen_params),
 	KUNIT_CASE_PARAM(mnsim_real_mm_zero_page_cow_test, rm_mode_gen_params),
 	KUNIT_CASE_PARAM(mnsim_real_mm_munmap_batch_test, rm_mode_gen_params),
+	KUNIT_CASE(mnsim_real_mm_perm_cache_test),
 	{}
 };
 
