@@ -1528,7 +1528,10 @@ static long mnsim_gup_nofault_rw(struct mm_struct *mm, unsigned long va,
  * owed it. Its read walks ask for write first (mnsim_gup_nofault_rw()),
  * and one that had to fault the page in returns MNSIM_NEED_WALK: the page
  * request is answered, and the next translation request reads the PTE the
- * fault made.
+ * fault made. Where no lookup can be made without a fault (a hugetlb page
+ * of another address space on 6.1, mnsim_gup_nofault()) the read caches
+ * the page read-only: a later write may then be reported stuck without
+ * cause, the one case where the model is wrong (see the users' guide).
  *
  * Context: Process context; unless the lockless walk succeeds, takes the
  * bound mm's mmap_lock for read and may fault. Caller holds bind_rwsem for
@@ -1565,11 +1568,12 @@ static int mnsim_walk(struct mnsim_ctx *ctx, unsigned long va, bool write,
 	else
 		got = mnsim_gup_nofault(mm, va, gup_flags, &page, &locked);
 	if (got != 1 && locked && !call->nofault) {
+		/* No lookup without a fault (6.1 hugetlb): the next one fails too. */
+		faulted = got != -EOPNOTSUPP;
 		call->faults++;
 		this_cpu_inc(ctx->cnt->faults);
 		got = get_user_pages_remote(mm, va, 1, gup_flags, &page,
 					    &locked);
-		faulted = true;
 	}
 	if (locked)
 		mmap_read_unlock(mm);
