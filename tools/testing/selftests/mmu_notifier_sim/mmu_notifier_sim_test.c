@@ -713,7 +713,7 @@ struct cmd_desc {
 
 static const struct cmd_desc cmds[] = {
 	CMD(INFO, mnsim_info, 1U << 0),
-	CMD(BIND, mnsim_bind, MNSIM_BIND_NO_FLUSH << 1),
+	CMD(BIND, mnsim_bind, MNSIM_BIND_PERM_CACHE << 1),
 	CMD(UNBIND, mnsim_unbind, 1U << 0),
 	/* The command says read or write: WRITE is no flag of theirs. */
 	CMD(DEV_READ, mnsim_access, MNSIM_ACCESS_WRITE),
